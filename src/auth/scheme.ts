@@ -1,0 +1,117 @@
+/**
+ * The one interface every auth type implements, and the registry that holds them. The pipeline and
+ * the engine call these hooks and never name a type (SPEC §3, STYLE "One concept, one place").
+ *
+ * A scheme's life on a connection:
+ * 1. `connect` — straight to `connected` (basic, api_key, client_credentials, custom acquire…) or
+ *    `pending` with an authorize URL (browser flows), finished later by `complete`.
+ * 2. `apply` — before every request, adds the credentials.
+ * 3. `refresh` — re-acquires credentials when `refreshOn` fires or they expire.
+ * 4. `revoke` — when the connection is deleted.
+ *
+ * @module
+ */
+import type { z } from 'zod'
+import type { FieldDefinition } from '../connector/schema.js'
+import type { HttpClient } from '../lib/http.js'
+import type { OutgoingRequest } from '../lib/request.js'
+
+/** Values a scheme acquired (tokens); all are secrets, encrypted at rest, never returned. */
+export interface Credentials {
+  /** e.g. `access_token`, `refresh_token`, `oauth_token_secret`, `token`; readable as `{{name}}`. */
+  values: Record<string, string>
+  /** Epoch ms when the access credential stops working, when known. */
+  expiresAt?: number | undefined
+  /** Epoch ms when the refresh credential lapses, when known. */
+  refreshExpiresAt?: number | undefined
+  /** Epoch ms when the credentials were obtained; proactive refresh runs at 85 % of the lifetime. */
+  obtainedAt?: number | undefined
+}
+
+/** Everything a hook may read. Settings and values are decrypted; treat them as secrets. */
+export interface AuthContext<S = Record<string, unknown>> {
+  /** The connector's auth settings, parsed by this scheme's `settings` schema. */
+  settings: S
+  /** The connection's field values (connector fields and this scheme's fields). */
+  values: Record<string, unknown>
+  /** Acquired credentials; empty before the first acquire. */
+  credentials: Credentials
+  /** Resolves `{{name}}` templates against values and credentials (SPEC §2). */
+  render: (template: string) => string
+  /** Outgoing HTTP for token endpoints, with the engine's dispatcher and network rules. */
+  http: HttpClient
+  connectorName: string
+  connectionId: string
+  /** `<public url>/oauth/callback` etc. */
+  callbackUrl: (path: string) => string
+  now: () => number
+  /** Resolves an auth scheme by type (for schemes that compose others, like `multi`). */
+  registry: AuthRegistry
+}
+
+/** State a browser flow keeps between `connect` and `complete` (encrypted with the OAuth state). */
+export type FlowState = Record<string, string>
+
+export type ConnectOutcome =
+  | { status: 'connected'; credentials: Credentials }
+  | {
+      status: 'pending'
+      authorizeUrl: string
+      /** The `state` value the provider will echo (≥ 128 random bits); the engine stores it. */
+      state: string
+      flow: FlowState
+      /** Which callback route finishes it: `/oauth/callback` or `/oauth1/callback`. */
+      callback: 'oauth' | 'oauth1'
+    }
+
+export interface AuthScheme<S = Record<string, unknown>> {
+  readonly type: string
+  readonly label: string
+  /**
+   * The complete settings (without the common `type`, `refreshOn`, `detectOn`, `extra`). A draft
+   * connector is validated against a partial version; `ready` requires the whole.
+   */
+  readonly settings: z.ZodObject
+  /** Settings keys that hold secrets: encrypted at rest and masked in answers. */
+  readonly secretSettings?: readonly string[]
+  /** Fields a connection supplies for this scheme, besides the connector's own `fields`. */
+  connectionFields(settings: S): FieldDefinition[]
+  /** Whether a failed response should lead to `refresh` (false: the scheme cannot re-acquire). */
+  readonly canRefresh: (settings: S) => boolean
+  /** Starts a connection. */
+  connect(ctx: AuthContext<S>): Promise<ConnectOutcome>
+  /** Finishes a browser flow with the callback's query parameters. */
+  complete?(ctx: AuthContext<S>, params: URLSearchParams, flow: FlowState): Promise<Credentials>
+  /** Adds the credentials to an outgoing request (the scheme may sign it). */
+  apply(ctx: AuthContext<S>, request: OutgoingRequest): void | Promise<void>
+  /** Re-acquires credentials. Throws `connection.needs_reauth` when the grant is dead. */
+  refresh?(ctx: AuthContext<S>): Promise<Credentials>
+  /** Revokes credentials at the provider (best effort). */
+  revoke?(ctx: AuthContext<S>): Promise<void>
+  /** Names secret values (header names, query keys) this scheme put on requests, for log redaction. */
+  readonly redact?: (settings: S) => { headers?: string[]; query?: string[]; form?: string[] }
+}
+
+export interface AuthRegistry {
+  get(type: string): AuthScheme | undefined
+  types(): string[]
+}
+
+export function createAuthRegistry(schemes: AuthScheme<never>[]): AuthRegistry {
+  const byType = new Map<string, AuthScheme>()
+  for (const scheme of schemes) {
+    if (byType.has(scheme.type)) throw new Error(`auth type "${scheme.type}" is registered twice`)
+    byType.set(scheme.type, scheme as unknown as AuthScheme)
+  }
+  return {
+    get: (type) => byType.get(type),
+    types: () => [...byType.keys()],
+  }
+}
+
+/** Defines a scheme with its settings typed from its schema. */
+export function defineAuthScheme<T extends z.ZodObject>(
+  scheme: Omit<AuthScheme<z.infer<T>>, 'settings'> & { settings: T },
+): AuthScheme<z.infer<T>> {
+  return scheme
+}

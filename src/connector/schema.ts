@@ -1,0 +1,285 @@
+/**
+ * One zod schema per input: they validate requests, give the types, and generate the OpenAPI
+ * document. Auth settings are validated by the auth scheme the connector names (`auth/scheme.ts`).
+ *
+ * @module
+ */
+import { z } from 'zod'
+import {
+  DESCRIPTION_MAX,
+  DESCRIPTION_RE,
+  DESCRIPTION_RULE,
+  LINK_NAME_RE,
+  LINK_NAME_RULE,
+  NAME_MAX,
+  NAME_RE,
+  NAME_RULE,
+  logoProblem,
+} from './rules.js'
+
+/** A URL that may hold `{{field}}` templates; it must have an http(s) scheme. */
+export const templatedUrl = z.string().superRefine((value, ctx) => {
+  const probe = value.replace(/\{\{\s*[\w.]+\s*\}\}/g, 'x')
+  let url: URL | undefined
+  try {
+    url = new URL(probe)
+  } catch {
+    url = undefined
+  }
+  if (!url || !/^https?:$/.test(url.protocol)) {
+    ctx.addIssue({ code: 'custom', message: 'must be an absolute http:// or https:// URL' })
+  }
+})
+
+export const httpMethod = z
+  .string()
+  .transform((m) => m.toUpperCase())
+  .pipe(z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']))
+
+const fieldName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must start with a letter or _ and use letters, digits and _')
+  .max(64)
+
+export const FIELD_TYPES = [
+  'text',
+  'password',
+  'select',
+  'multiselect',
+  'number',
+  'boolean',
+  'object',
+] as const
+
+export interface FieldDefinition {
+  name: string
+  label?: string | undefined
+  type: (typeof FIELD_TYPES)[number]
+  hint?: string | undefined
+  optional?: boolean | undefined
+  default?: unknown
+  options?: [string, string][] | undefined
+  delimiter?: string | undefined
+  properties?: FieldDefinition[] | undefined
+}
+
+export const fieldSchema: z.ZodType<FieldDefinition> = z.lazy(() =>
+  z
+    .object({
+      name: fieldName,
+      label: z.string().max(100).optional(),
+      type: z.enum(FIELD_TYPES).default('text'),
+      hint: z.string().max(500).optional(),
+      optional: z.boolean().optional(),
+      default: z.unknown().optional(),
+      options: z.array(z.tuple([z.string(), z.string()])).max(500).optional(),
+      delimiter: z.string().max(5).optional(),
+      properties: z.array(fieldSchema).optional(),
+    })
+    .strict()
+    .superRefine((f, ctx) => {
+      if ((f.type === 'select' || f.type === 'multiselect') && !f.options?.length) {
+        ctx.addIssue({ code: 'custom', path: ['options'], message: `a ${f.type} field needs options` })
+      }
+      if (f.type === 'object' && !f.properties?.length) {
+        ctx.addIssue({ code: 'custom', path: ['properties'], message: 'an object field needs properties' })
+      }
+    }),
+) as z.ZodType<FieldDefinition>
+
+/** An error signal (SPEC §4): an integer status, an exact body/title string, or `/regex/flags`. */
+export const signalSchema = z.union([
+  z.number().int().min(100).max(599),
+  z
+    .string()
+    .min(1)
+    .max(1000)
+    .superRefine((s, ctx) => {
+      const m = /^\/(.+)\/([a-z]*)$/s.exec(s)
+      if (!m) return
+      try {
+        new RegExp(m[1]!, m[2])
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'is not a valid regular expression' })
+      }
+    }),
+])
+export type Signal = z.infer<typeof signalSchema>
+
+/** What every auth type accepts besides its own settings. */
+export const authCommonSchema = z.object({
+  type: z.string(),
+  refreshOn: z.array(signalSchema).max(50).optional(),
+  detectOn: z.array(signalSchema).max(50).optional(),
+  extra: z
+    .object({
+      headers: z.record(z.string(), z.string()).optional(),
+      query: z.record(z.string(), z.string()).optional(),
+    })
+    .strict()
+    .optional(),
+})
+export type AuthCommon = z.infer<typeof authCommonSchema>
+export const AUTH_COMMON_KEYS = ['type', 'refreshOn', 'detectOn', 'extra'] as const
+
+const headerName = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid HTTP header name')
+
+export const actionSchema = z
+  .object({
+    id: z.string().max(64).optional(),
+    name: z.string().min(1).max(NAME_MAX).regex(NAME_RE, NAME_RULE),
+    description: z.string().max(DESCRIPTION_MAX).optional(),
+    method: httpMethod,
+    path: z.string().min(1).max(2000),
+    query: z.record(z.string(), z.string()).optional(),
+    headers: z.record(headerName, z.string()).optional(),
+    body: z.unknown().optional(),
+    inputs: z.array(fieldSchema).max(100).default([]),
+  })
+  .strict()
+export type CustomAction = z.infer<typeof actionSchema> & { id: string }
+
+export const customActionSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    help: z
+      .object({
+        learnMoreUrl: z.url({ protocol: /^https?$/ }).optional(),
+        learnMoreText: z.string().max(100).optional(),
+        body: z.string().max(5000).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+
+export const breakerSettingsSchema = z
+  .object({
+    threshold: z.number().int().min(1).max(1000).default(5),
+    cooldownSeconds: z.number().int().min(1).max(86_400).default(30),
+  })
+  .strict()
+
+export const identitySchema = z
+  .object({
+    method: httpMethod.default('GET'),
+    path: z.string().min(1).max(2000),
+    /** Where the identity sits in the JSON response, e.g. `login` or `data.email`. */
+    valuePath: z.string().min(1).max(200),
+  })
+  .strict()
+
+const originSchema = z.string().superRefine((s, ctx) => {
+  try {
+    const u = new URL(s)
+    if (!/^https?:$/.test(u.protocol) || u.origin !== s.replace(/\/$/, '')) throw new Error()
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be an origin such as https://api.example.com' })
+  }
+})
+
+const nameSchema = z
+  .string()
+  .min(1, 'is required')
+  .max(NAME_MAX, `must be at most ${NAME_MAX} characters`)
+  .regex(NAME_RE, NAME_RULE)
+
+const linkNameSchema = z
+  .string()
+  .min(1, 'is required')
+  .max(NAME_MAX, `must be at most ${NAME_MAX} characters`)
+  .regex(LINK_NAME_RE, LINK_NAME_RULE)
+
+const descriptionSchema = z
+  .string()
+  .max(DESCRIPTION_MAX, `must be at most ${DESCRIPTION_MAX} characters`)
+  .regex(DESCRIPTION_RE, DESCRIPTION_RULE)
+
+const logoSchema = z.string().superRefine((logo, ctx) => {
+  const problem = logoProblem(logo)
+  if (problem) ctx.addIssue({ code: 'custom', message: problem })
+})
+
+/** The connector fields other than `auth`, whose settings each auth scheme validates. */
+export const connectorBaseShape = {
+  name: nameSchema,
+  linkName: linkNameSchema.optional(),
+  description: descriptionSchema.optional(),
+  logo: logoSchema.optional(),
+  baseUrl: templatedUrl,
+  allowedOrigins: z.array(originSchema).max(20).optional(),
+  fields: z.array(fieldSchema).max(100).default([]),
+  auth: authCommonSchema.loose(),
+  customAction: customActionSchema.default({ enabled: false }),
+  actions: z.array(actionSchema).max(200).default([]),
+  breaker: breakerSettingsSchema.optional(),
+  identity: identitySchema.optional(),
+}
+
+export const connectorInputSchema = z.object(connectorBaseShape).strict()
+export type ConnectorInput = z.input<typeof connectorInputSchema>
+
+/** PATCH: every field optional; `auth` is merged by the lifecycle rules. */
+export const connectorPatchSchema = z
+  .object({
+    name: nameSchema.optional(),
+    linkName: linkNameSchema.optional(),
+    description: descriptionSchema.optional(),
+    logo: logoSchema.nullable().optional(),
+    baseUrl: templatedUrl.optional(),
+    allowedOrigins: z.array(originSchema).max(20).optional(),
+    fields: z.array(fieldSchema).max(100).optional(),
+    auth: authCommonSchema.loose().optional(),
+    customAction: customActionSchema.optional(),
+    actions: z.array(actionSchema).max(200).optional(),
+    breaker: breakerSettingsSchema.optional(),
+    identity: identitySchema.nullable().optional(),
+  })
+  .strict()
+export type ConnectorPatch = z.infer<typeof connectorPatchSchema>
+
+export const connectionInputSchema = z
+  .object({
+    connector: z.string().min(1).max(100),
+    name: z.string().min(1).max(100).optional(),
+    endUser: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[\w.@:+\-|]+$/, 'may use only letters, digits and . @ : + - _ |')
+      .optional(),
+    values: z.record(z.string(), z.unknown()).default({}),
+    /** Where to send the browser after an OAuth flow finishes (instead of Patchbay's own page). */
+    returnUrl: z.url({ protocol: /^https?$/ }).optional(),
+  })
+  .strict()
+export type ConnectionInput = z.infer<typeof connectionInputSchema>
+
+export const requestInputSchema = z
+  .object({
+    method: httpMethod.default('GET'),
+    path: z.string().max(8000).optional(),
+    url: z.string().max(8000).optional(),
+    query: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.array(z.string())])).optional(),
+    headers: z.record(headerName, z.string()).optional(),
+    body: z.unknown().optional(),
+    bodyEncoding: z.enum(['base64']).optional(),
+  })
+  .strict()
+  .refine((r) => (r.path === undefined) !== (r.url === undefined), {
+    message: 'give exactly one of path or url',
+    path: ['path'],
+  })
+export type RequestInput = z.infer<typeof requestInputSchema>
+
+export const actionRunSchema = z
+  .object({
+    connection: z.string().min(1),
+    inputs: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict()
+
+export const listQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(200).optional(),
+})

@@ -1,0 +1,68 @@
+/**
+ * `{{name}}` templates (SPEC §2): read a connection's fields, acquired values and `input.x`.
+ *
+ * @module
+ */
+import { getPath } from './json-path.js'
+
+const TEMPLATE_RE = /\{\{\s*([\w.[\]-]+)\s*\}\}/g
+
+export type TemplateScope = Record<string, unknown>
+
+/** Thrown when a template names a value the scope does not have. */
+export class MissingTemplateValue extends Error {
+  constructor(readonly key: string) {
+    super(`template value "${key}" is not set`)
+    this.name = 'MissingTemplateValue'
+  }
+}
+
+function stringify(value: unknown): string {
+  if (typeof value === 'string') return value
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  return JSON.stringify(value)
+}
+
+/**
+ * Renders `template` against `scope`. A missing value throws `MissingTemplateValue` unless
+ * `options.missing` is `'empty'`. `encode` wraps each substituted value (e.g. for URL paths).
+ */
+export function renderTemplate(
+  template: string,
+  scope: TemplateScope,
+  options: { missing?: 'throw' | 'empty'; encode?: (value: string) => string } = {},
+): string {
+  return template.replace(TEMPLATE_RE, (_, key: string) => {
+    const value = key in scope ? scope[key] : getPath(scope, key)
+    if (value === undefined || value === null) {
+      if (options.missing === 'empty') return ''
+      throw new MissingTemplateValue(key)
+    }
+    const text = stringify(value)
+    return options.encode ? options.encode(text) : text
+  })
+}
+
+/** Renders every string inside a JSON-like value. */
+export function renderDeep(value: unknown, scope: TemplateScope): unknown {
+  if (typeof value === 'string') {
+    // A string that is exactly one template keeps the value's own type (numbers, objects).
+    const whole = /^\{\{\s*([\w.[\]-]+)\s*\}\}$/.exec(value)
+    if (whole) {
+      const key = whole[1]!
+      const v = key in scope ? scope[key] : getPath(scope, key)
+      if (v === undefined) throw new MissingTemplateValue(key)
+      return v
+    }
+    return renderTemplate(value, scope)
+  }
+  if (Array.isArray(value)) return value.map((v) => renderDeep(v, scope))
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderDeep(v, scope)]))
+  }
+  return value
+}
+
+export function templateKeys(template: string): string[] {
+  return [...template.matchAll(TEMPLATE_RE)].map((m) => m[1]!)
+}
