@@ -36,7 +36,9 @@ export function logoProblem(logo: string): string | undefined {
   if (!m) return 'must be a data:image/png or data:image/jpeg base64 URL (PNG/JPG/JPEG only)'
   const bytes = Buffer.from(m[2]!, 'base64')
   if (bytes.byteLength >= LOGO_MAX_BYTES) return 'must be smaller than 1 MiB'
-  const isPng = bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
+  const isPng = bytes
+    .subarray(0, 8)
+    .equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
   const isJpeg = bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff
   if (m[1] === 'png' ? !isPng : !isJpeg) return `content is not a ${m[1]!.toUpperCase()} image`
   return undefined

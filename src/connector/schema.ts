@@ -72,17 +72,28 @@ export const fieldSchema: z.ZodType<FieldDefinition> = z.lazy(() =>
       hint: z.string().max(500).optional(),
       optional: z.boolean().optional(),
       default: z.unknown().optional(),
-      options: z.array(z.tuple([z.string(), z.string()])).max(500).optional(),
+      options: z
+        .array(z.tuple([z.string(), z.string()]))
+        .max(500)
+        .optional(),
       delimiter: z.string().max(5).optional(),
       properties: z.array(fieldSchema).optional(),
     })
     .strict()
     .superRefine((f, ctx) => {
       if ((f.type === 'select' || f.type === 'multiselect') && !f.options?.length) {
-        ctx.addIssue({ code: 'custom', path: ['options'], message: `a ${f.type} field needs options` })
+        ctx.addIssue({
+          code: 'custom',
+          path: ['options'],
+          message: `a ${f.type} field needs options`,
+        })
       }
       if (f.type === 'object' && !f.properties?.length) {
-        ctx.addIssue({ code: 'custom', path: ['properties'], message: 'an object field needs properties' })
+        ctx.addIssue({
+          code: 'custom',
+          path: ['properties'],
+          message: 'an object field needs properties',
+        })
       }
     }),
 ) as z.ZodType<FieldDefinition>
@@ -122,7 +133,9 @@ export const authCommonSchema = z.object({
 export type AuthCommon = z.infer<typeof authCommonSchema>
 export const AUTH_COMMON_KEYS = ['type', 'refreshOn', 'detectOn', 'extra'] as const
 
-const headerName = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid HTTP header name')
+const headerName = z
+  .string()
+  .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid HTTP header name')
 
 export const actionSchema = z
   .object({
@@ -260,7 +273,9 @@ export const requestInputSchema = z
     method: httpMethod.default('GET'),
     path: z.string().max(8000).optional(),
     url: z.string().max(8000).optional(),
-    query: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.array(z.string())])).optional(),
+    query: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]))
+      .optional(),
     headers: z.record(headerName, z.string()).optional(),
     body: z.unknown().optional(),
     bodyEncoding: z.enum(['base64']).optional(),

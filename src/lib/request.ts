@@ -67,7 +67,10 @@ export function encodeBody(req: OutgoingRequest): Uint8Array | string | undefine
 }
 
 /** Parses wire bytes into a structured body by content type, so schemes can work with it. */
-export function decodeBody(bytes: Uint8Array | undefined, contentType: string | undefined): RequestBody {
+export function decodeBody(
+  bytes: Uint8Array | undefined,
+  contentType: string | undefined,
+): RequestBody {
   if (!bytes || bytes.byteLength === 0) return { kind: 'none' }
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase()
   if (type === 'application/x-www-form-urlencoded') {
