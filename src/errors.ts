@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'connector.invalid',
   'connector.link_name_taken',
   'connector.incomplete',
+  'connector.in_use',
   'connector.not_ready',
   'connector.frozen',
   'connector.stage_final',

@@ -1,0 +1,65 @@
+/**
+ * `api_key`: one or more keys, each in a header, the query string or a form body field.
+ *
+ * @module
+ */
+import { z } from 'zod'
+import { setBodyField } from '../lib/request.js'
+import { defineAuthScheme } from './scheme.js'
+
+const param = z
+  .object({
+    /** The label the connection form shows. */
+    name: z.string().min(1).max(100),
+    /** The header name, query key or form field the value is sent under. */
+    key: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid header, query or form key'),
+    in: z.enum(['header', 'query', 'form']).default('header'),
+  })
+  .strict()
+
+export const apiKeyScheme = defineAuthScheme({
+  type: 'api_key',
+  label: 'API key',
+  settings: z
+    .object({
+      params: z
+        .array(param)
+        .min(1, 'needs at least one parameter')
+        .max(10)
+        .refine(
+          (ps) => new Set(ps.map((p) => `${p.in}:${p.key.toLowerCase()}`)).size === ps.length,
+          {
+            message: 'keys must be unique per location',
+          },
+        ),
+    })
+    .strict(),
+  // The connection stores each value under the param's key: `values[key]`.
+  connectionFields: (s) =>
+    s.params.map((p) => ({ name: fieldNameFor(p.key), label: p.name, type: 'password' })),
+  canRefresh: () => false,
+  connect: () => Promise.resolve({ status: 'connected', credentials: { values: {} } }),
+  apply(ctx, request) {
+    for (const p of ctx.settings.params) {
+      const value = String(ctx.values[fieldNameFor(p.key)] ?? '')
+      if (p.in === 'header') request.headers[p.key.toLowerCase()] = value
+      else if (p.in === 'query') request.url.searchParams.set(p.key, value)
+      else setBodyField(request, p.key, value)
+    }
+  },
+  redact: (s) => ({
+    headers: s.params.filter((p) => p.in === 'header').map((p) => p.key.toLowerCase()),
+    query: s.params.filter((p) => p.in === 'query').map((p) => p.key),
+    form: s.params.filter((p) => p.in === 'form').map((p) => p.key),
+  }),
+})
+
+/** A header key like `X-Api-Key` is not a field name; map it to one (`X_Api_Key`). */
+export function fieldNameFor(key: string): string {
+  const name = key.replace(/[^A-Za-z0-9_]/g, '_')
+  return /^[A-Za-z_]/.test(name) ? name : `_${name}`
+}

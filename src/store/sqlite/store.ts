@@ -1,0 +1,476 @@
+/**
+ * The embedded default store on better-sqlite3. WAL mode lets several processes share the file;
+ * locks are rows with an expiry so a dead holder cannot block others for long.
+ *
+ * @module
+ */
+import Database from 'better-sqlite3'
+import { randomUUID } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { PatchbayError, invalidInput } from '../../errors.js'
+import {
+  decodeCursor,
+  emptyBreaker,
+  encodeCursor,
+  type BreakerRecord,
+  type ConnectionRecord,
+  type ConnectorRecord,
+  type LogRecord,
+  type OAuthStateRecord,
+  type Page,
+  type Store,
+} from '../store.js'
+import { SQLITE_MIGRATIONS } from './migrations.js'
+
+type Row = Record<string, unknown>
+
+const toConnector = (r: Row): ConnectorRecord => ({
+  id: r.id as string,
+  linkName: r.link_name as string,
+  name: r.name as string,
+  stage: r.stage as ConnectorRecord['stage'],
+  definition: JSON.parse(r.definition as string) as Record<string, unknown>,
+  secrets: (r.secrets as string | null) ?? null,
+  createdAt: r.created_at as number,
+  updatedAt: r.updated_at as number,
+  version: r.version as number,
+})
+
+const toConnection = (r: Row): ConnectionRecord => ({
+  id: r.id as string,
+  connectorId: r.connector_id as string,
+  name: r.name as string,
+  endUser: (r.end_user as string | null) ?? null,
+  status: r.status as ConnectionRecord['status'],
+  statusMessage: (r.status_message as string | null) ?? null,
+  identity: (r.identity as string | null) ?? null,
+  values: JSON.parse(r.public_values as string) as Record<string, unknown>,
+  secrets: (r.secrets as string | null) ?? null,
+  credentialsVersion: r.credentials_version as number,
+  expiresAt: (r.expires_at as number | null) ?? null,
+  refreshExpiresAt: (r.refresh_expires_at as number | null) ?? null,
+  refreshNotBefore: (r.refresh_not_before as number | null) ?? null,
+  refreshFailures: r.refresh_failures as number,
+  createdAt: r.created_at as number,
+  updatedAt: r.updated_at as number,
+})
+
+const toLog = (r: Row): LogRecord => ({
+  id: r.id as string,
+  time: r.time as number,
+  connectorId: (r.connector_id as string | null) ?? null,
+  connectionId: (r.connection_id as string | null) ?? null,
+  actionId: (r.action_id as string | null) ?? null,
+  kind: r.kind as LogRecord['kind'],
+  method: (r.method as string | null) ?? null,
+  url: (r.url as string | null) ?? null,
+  status: (r.status as number | null) ?? null,
+  durationMs: (r.duration_ms as number | null) ?? null,
+  refreshed: r.refreshed === 1,
+  refreshOutcome: (r.refresh_outcome as string | null) ?? null,
+  breakerState: (r.breaker_state as string | null) ?? null,
+  error: (r.error as string | null) ?? null,
+  detail: r.detail ? (JSON.parse(r.detail as string) as Record<string, unknown>) : null,
+})
+
+const toBreaker = (r: Row): BreakerRecord => ({
+  key: r.key as string,
+  state: r.state as BreakerRecord['state'],
+  failures: r.failures as number,
+  openedAt: (r.opened_at as number | null) ?? null,
+  retryAt: (r.retry_at as number | null) ?? null,
+  trialAt: (r.trial_at as number | null) ?? null,
+})
+
+function badCursor(): PatchbayError {
+  return invalidInput([{ path: 'cursor', rule: 'is not a cursor this API gave out' }])
+}
+
+export interface SqliteStoreOptions {
+  /** Database file path, or `:memory:`. */
+  filename: string
+}
+
+export function createSqliteStore(options: SqliteStoreOptions): Store {
+  if (options.filename !== ':memory:') mkdirSync(dirname(options.filename), { recursive: true })
+  const db = new Database(options.filename)
+  db.pragma('journal_mode = WAL')
+  db.pragma('busy_timeout = 5000')
+  db.pragma('foreign_keys = ON')
+  db.pragma('synchronous = NORMAL')
+  const owner = randomUUID()
+  const held = new Map<string, Promise<unknown>>()
+
+  const page = <T>(
+    rows: Row[],
+    limit: number,
+    map: (r: Row) => T,
+    cursorOf: (r: Row) => (string | number)[],
+  ): Page<T> => {
+    const items = rows.slice(0, limit).map(map)
+    const last = rows[limit - 1]
+    return rows.length > limit && last
+      ? { items, nextCursor: encodeCursor(cursorOf(last)) }
+      : { items }
+  }
+
+  const store: Store = {
+    dialect: 'sqlite',
+    capabilities: { crossProcess: options.filename !== ':memory:' },
+
+    migrate() {
+      const current = db.pragma('user_version', { simple: true }) as number
+      const apply = db.transaction(() => {
+        for (let v = current; v < SQLITE_MIGRATIONS.length; v++) {
+          db.exec(SQLITE_MIGRATIONS[v]!)
+          db.pragma(`user_version = ${v + 1}`)
+        }
+      })
+      apply.immediate()
+      return Promise.resolve()
+    },
+
+    close() {
+      db.close()
+      return Promise.resolve()
+    },
+
+    insertConnector(r) {
+      try {
+        db.prepare(
+          `INSERT INTO connectors (id, link_name, name, stage, definition, secrets, created_at, updated_at, version)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(
+          r.id,
+          r.linkName,
+          r.name,
+          r.stage,
+          JSON.stringify(r.definition),
+          r.secrets,
+          r.createdAt,
+          r.updatedAt,
+          r.version,
+        )
+      } catch (err) {
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+          return Promise.reject(linkNameTaken(r.linkName))
+        }
+        throw err
+      }
+      return Promise.resolve()
+    },
+
+    updateConnector(r, expectedVersion) {
+      try {
+        const res = db
+          .prepare(
+            `UPDATE connectors SET link_name = ?, name = ?, stage = ?, definition = ?, secrets = ?, updated_at = ?, version = ?
+             WHERE id = ? AND version = ?`,
+          )
+          .run(
+            r.linkName,
+            r.name,
+            r.stage,
+            JSON.stringify(r.definition),
+            r.secrets,
+            r.updatedAt,
+            r.version,
+            r.id,
+            expectedVersion,
+          )
+        return Promise.resolve(res.changes === 1)
+      } catch (err) {
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+          return Promise.reject(linkNameTaken(r.linkName))
+        throw err
+      }
+    },
+
+    getConnector(idOrLinkName) {
+      const row = db
+        .prepare('SELECT * FROM connectors WHERE id = ? OR link_name = ?')
+        .get(idOrLinkName, idOrLinkName) as Row | undefined
+      return Promise.resolve(row ? toConnector(row) : undefined)
+    },
+
+    listConnectors({ limit, cursor }) {
+      const after = decodeCursor(cursor)
+      if (cursor && !after) return Promise.reject(badCursor())
+      const rows = (
+        after
+          ? db
+              .prepare(
+                'SELECT * FROM connectors WHERE (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?',
+              )
+              .all(after[0], after[1], limit + 1)
+          : db.prepare('SELECT * FROM connectors ORDER BY created_at, id LIMIT ?').all(limit + 1)
+      ) as Row[]
+      return Promise.resolve(
+        page(rows, limit, toConnector, (r) => [r.created_at as number, r.id as string]),
+      )
+    },
+
+    deleteConnector(id) {
+      const del = db.transaction(() => {
+        db.prepare('DELETE FROM breakers WHERE key LIKE ?').run(`action:${id}:%`)
+        return db.prepare('DELETE FROM connectors WHERE id = ?').run(id).changes === 1
+      })
+      return Promise.resolve(del.immediate())
+    },
+
+    countConnections(connectorId) {
+      const row = db
+        .prepare('SELECT COUNT(*) AS n FROM connections WHERE connector_id = ?')
+        .get(connectorId) as { n: number }
+      return Promise.resolve(row.n)
+    },
+
+    insertConnection(r) {
+      db.prepare(
+        `INSERT INTO connections (id, connector_id, name, end_user, status, status_message, identity, public_values, secrets,
+           credentials_version, expires_at, refresh_expires_at, refresh_not_before, refresh_failures, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        r.id,
+        r.connectorId,
+        r.name,
+        r.endUser,
+        r.status,
+        r.statusMessage,
+        r.identity,
+        JSON.stringify(r.values),
+        r.secrets,
+        r.credentialsVersion,
+        r.expiresAt,
+        r.refreshExpiresAt,
+        r.refreshNotBefore,
+        r.refreshFailures,
+        r.createdAt,
+        r.updatedAt,
+      )
+      return Promise.resolve()
+    },
+
+    getConnection(id) {
+      const row = db.prepare('SELECT * FROM connections WHERE id = ?').get(id) as Row | undefined
+      return Promise.resolve(row ? toConnection(row) : undefined)
+    },
+
+    listConnections({ limit, cursor, connectorId, endUser, status }) {
+      const after = decodeCursor(cursor)
+      if (cursor && !after) return Promise.reject(badCursor())
+      const where: string[] = []
+      const args: unknown[] = []
+      if (connectorId) (where.push('connector_id = ?'), args.push(connectorId))
+      if (endUser) (where.push('end_user = ?'), args.push(endUser))
+      if (status) (where.push('status = ?'), args.push(status))
+      if (after) (where.push('(created_at, id) > (?, ?)'), args.push(after[0], after[1]))
+      const sql = `SELECT * FROM connections ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, id LIMIT ?`
+      const rows = db.prepare(sql).all(...args, limit + 1) as Row[]
+      return Promise.resolve(
+        page(rows, limit, toConnection, (r) => [r.created_at as number, r.id as string]),
+      )
+    },
+
+    updateConnection(id, patch) {
+      const cols: Record<string, string> = {
+        name: 'name',
+        status: 'status',
+        statusMessage: 'status_message',
+        identity: 'identity',
+        refreshNotBefore: 'refresh_not_before',
+        refreshFailures: 'refresh_failures',
+      }
+      const sets: string[] = []
+      const args: unknown[] = []
+      for (const [k, v] of Object.entries(patch)) {
+        if (v === undefined || !cols[k]) continue
+        sets.push(`${cols[k]} = ?`)
+        args.push(v)
+      }
+      sets.push('updated_at = ?')
+      args.push(Date.now())
+      const res = db
+        .prepare(`UPDATE connections SET ${sets.join(', ')} WHERE id = ?`)
+        .run(...args, id)
+      return Promise.resolve(res.changes === 1)
+    },
+
+    updateCredentials(id, expectedVersion, u) {
+      const res = db
+        .prepare(
+          `UPDATE connections SET secrets = ?, expires_at = ?, refresh_expires_at = ?, status = ?, status_message = ?,
+             credentials_version = credentials_version + 1, refresh_not_before = NULL, refresh_failures = 0, updated_at = ?
+           WHERE id = ? AND credentials_version = ?`,
+        )
+        .run(
+          u.secrets,
+          u.expiresAt,
+          u.refreshExpiresAt,
+          u.status,
+          u.statusMessage,
+          Date.now(),
+          id,
+          expectedVersion,
+        )
+      return Promise.resolve(res.changes === 1 ? expectedVersion + 1 : undefined)
+    },
+
+    deleteConnection(id) {
+      const del = db.transaction(() => {
+        db.prepare('DELETE FROM oauth_states WHERE connection_id = ?').run(id)
+        db.prepare('DELETE FROM breakers WHERE key = ?').run(`connection:${id}`)
+        return db.prepare('DELETE FROM connections WHERE id = ?').run(id).changes === 1
+      })
+      return Promise.resolve(del.immediate())
+    },
+
+    listRefreshDue(accessBefore, refreshBefore, now, limit) {
+      const rows = db
+        .prepare(
+          `SELECT * FROM connections WHERE status = 'connected'
+             AND (refresh_not_before IS NULL OR refresh_not_before <= ?)
+             AND ((expires_at IS NOT NULL AND expires_at <= ?) OR (refresh_expires_at IS NOT NULL AND refresh_expires_at <= ?))
+           ORDER BY COALESCE(refresh_expires_at, expires_at) LIMIT ?`,
+        )
+        .all(now, accessBefore, refreshBefore, limit) as Row[]
+      return Promise.resolve(rows.map(toConnection))
+    },
+
+    insertOAuthState(r) {
+      db.prepare(
+        'INSERT INTO oauth_states (state_hash, connection_id, flow, return_url, session_id, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ).run(r.stateHash, r.connectionId, r.flow, r.returnUrl, r.sessionId, r.expiresAt)
+      return Promise.resolve()
+    },
+
+    consumeOAuthState(stateHash, now) {
+      const row = db
+        .prepare('DELETE FROM oauth_states WHERE state_hash = ? RETURNING *')
+        .get(stateHash) as Row | undefined
+      if (!row || (row.expires_at as number) <= now) return Promise.resolve(undefined)
+      return Promise.resolve({
+        stateHash: row.state_hash as string,
+        connectionId: row.connection_id as string,
+        flow: row.flow as string,
+        returnUrl: (row.return_url as string | null) ?? null,
+        sessionId: (row.session_id as string | null) ?? null,
+        expiresAt: row.expires_at as number,
+      })
+    },
+
+    appendLog(e) {
+      db.prepare(
+        `INSERT INTO logs (id, time, connector_id, connection_id, action_id, kind, method, url, status, duration_ms, refreshed,
+           refresh_outcome, breaker_state, error, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        e.id,
+        e.time,
+        e.connectorId,
+        e.connectionId,
+        e.actionId,
+        e.kind,
+        e.method,
+        e.url,
+        e.status,
+        e.durationMs,
+        e.refreshed ? 1 : 0,
+        e.refreshOutcome,
+        e.breakerState,
+        e.error,
+        e.detail ? JSON.stringify(e.detail) : null,
+      )
+      return Promise.resolve()
+    },
+
+    listLogs({ limit, cursor, connectorId, connectionId, actionId }) {
+      const after = decodeCursor(cursor)
+      if (cursor && (!after || typeof after[0] !== 'number')) return Promise.reject(badCursor())
+      const where: string[] = []
+      const args: unknown[] = []
+      if (connectorId) (where.push('connector_id = ?'), args.push(connectorId))
+      if (connectionId) (where.push('connection_id = ?'), args.push(connectionId))
+      if (actionId) (where.push('action_id = ?'), args.push(actionId))
+      if (after) (where.push('seq < ?'), args.push(after[0]))
+      const sql = `SELECT * FROM logs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq DESC LIMIT ?`
+      const rows = db.prepare(sql).all(...args, limit + 1) as Row[]
+      return Promise.resolve(page(rows, limit, toLog, (r) => [r.seq as number]))
+    },
+
+    getBreaker(key) {
+      const row = db.prepare('SELECT * FROM breakers WHERE key = ?').get(key) as Row | undefined
+      return Promise.resolve(row ? toBreaker(row) : undefined)
+    },
+
+    updateBreaker(key, transition) {
+      const run = db.transaction(() => {
+        const row = db.prepare('SELECT * FROM breakers WHERE key = ?').get(key) as Row | undefined
+        const next = transition(row ? toBreaker(row) : emptyBreaker(key))
+        db.prepare(
+          `INSERT INTO breakers (key, state, failures, opened_at, retry_at, trial_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (key) DO UPDATE SET state = excluded.state, failures = excluded.failures,
+             opened_at = excluded.opened_at, retry_at = excluded.retry_at, trial_at = excluded.trial_at`,
+        ).run(key, next.state, next.failures, next.openedAt, next.retryAt, next.trialAt)
+        return next
+      })
+      // IMMEDIATE takes the write lock before reading, so two processes cannot interleave.
+      return Promise.resolve(run.immediate())
+    },
+
+    async withLock(key, ttlMs, fn) {
+      // In-process: chain holders of the same key; across processes: a lock row with an expiry.
+      const previous = held.get(key) ?? Promise.resolve()
+      let release!: () => void
+      const mine = new Promise<void>((r) => (release = r))
+      const chained = previous.then(() => mine)
+      held.set(key, chained)
+      await previous
+      try {
+        if (!store.capabilities.crossProcess) return await fn()
+        const take = db.prepare(
+          `INSERT INTO locks (key, owner, expires_at) VALUES (?, ?, ?)
+           ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+           WHERE locks.expires_at < ?`,
+        )
+        for (let delay = 5; ; delay = Math.min(delay * 2, 50)) {
+          const now = Date.now()
+          if (take.run(key, owner, now + ttlMs, now).changes === 1) break
+          await new Promise((r) => setTimeout(r, delay))
+        }
+        try {
+          return await fn()
+        } finally {
+          db.prepare('DELETE FROM locks WHERE key = ? AND owner = ?').run(key, owner)
+        }
+      } finally {
+        release()
+        if (held.get(key) === chained) held.delete(key)
+      }
+    },
+
+    getMeta(key) {
+      const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as
+        { value: string } | undefined
+      return Promise.resolve(row?.value)
+    },
+
+    setMeta(key, value) {
+      db.prepare(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      ).run(key, value)
+      return Promise.resolve()
+    },
+  }
+  return store
+}
+
+function linkNameTaken(linkName: string): PatchbayError {
+  return new PatchbayError(
+    'connector.link_name_taken',
+    `linkName "${linkName}" is already used by another connector; choose another`,
+    {
+      details: [{ path: 'linkName', rule: 'must be unique' }],
+    },
+  )
+}

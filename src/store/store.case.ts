@@ -1,0 +1,295 @@
+/**
+ * The contract every `Store` passes. Each dialect's test file calls `describeStoreContract` with a
+ * factory that gives a fresh, migrated, empty store.
+ *
+ * @module
+ */
+import { randomUUID } from 'node:crypto'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { isPatchbayError } from '../errors.js'
+import type { ConnectionRecord, ConnectorRecord, LogRecord, Store } from './store.js'
+
+export function connectorRecord(over: Partial<ConnectorRecord> = {}): ConnectorRecord {
+  const id = over.id ?? `cn_${randomUUID()}`
+  return {
+    id,
+    linkName: `c_${id.replace(/\W/g, '_')}`,
+    name: 'Acme',
+    stage: 'draft',
+    definition: { baseUrl: 'https://api.acme.test/' },
+    secrets: null,
+    createdAt: Date.now(),
+    updatedAt: Date.now(),
+    version: 1,
+    ...over,
+  }
+}
+
+export function connectionRecord(
+  connectorId: string,
+  over: Partial<ConnectionRecord> = {},
+): ConnectionRecord {
+  return {
+    id: `co_${randomUUID()}`,
+    connectorId,
+    name: 'Main',
+    endUser: null,
+    status: 'connected',
+    statusMessage: null,
+    identity: null,
+    values: { subdomain: 'acme' },
+    secrets: 'pb1.sealed',
+    credentialsVersion: 1,
+    expiresAt: null,
+    refreshExpiresAt: null,
+    refreshNotBefore: null,
+    refreshFailures: 0,
+    createdAt: Date.now(),
+    updatedAt: Date.now(),
+    ...over,
+  }
+}
+
+function logRecord(over: Partial<LogRecord> = {}): LogRecord {
+  return {
+    id: `log_${randomUUID()}`,
+    time: Date.now(),
+    connectorId: null,
+    connectionId: null,
+    actionId: null,
+    kind: 'request',
+    method: 'GET',
+    url: 'https://api.acme.test/x',
+    status: 200,
+    durationMs: 3,
+    refreshed: false,
+    refreshOutcome: null,
+    breakerState: 'closed',
+    error: null,
+    detail: { a: 1 },
+    ...over,
+  }
+}
+
+export function describeStoreContract(name: string, open: () => Promise<Store>): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store
+    beforeEach(async () => {
+      store = await open()
+    })
+    afterEach(async () => {
+      await store.close()
+    })
+
+    it('inserts, reads by id or link name, and lists connectors in pages', async () => {
+      const records = [0, 1, 2].map((i) => connectorRecord({ createdAt: 1000 + i, name: `N${i}` }))
+      for (const r of records) await store.insertConnector(r)
+      expect(await store.getConnector(records[1]!.id)).toEqual(records[1])
+      expect((await store.getConnector(records[2]!.linkName))?.id).toBe(records[2]!.id)
+      const first = await store.listConnectors({ limit: 2 })
+      expect(first.items.map((c) => c.name)).toEqual(['N0', 'N1'])
+      const second = await store.listConnectors({ limit: 2, cursor: first.nextCursor })
+      expect(second.items.map((c) => c.name)).toEqual(['N2'])
+      expect(second.nextCursor).toBeUndefined()
+    })
+
+    it('refuses a second connector with the same link name', async () => {
+      await store.insertConnector(connectorRecord({ linkName: 'same' }))
+      const err = await store
+        .insertConnector(connectorRecord({ linkName: 'same' }))
+        .catch((e: unknown) => e)
+      expect(isPatchbayError(err, 'connector.link_name_taken')).toBe(true)
+      expect((await store.listConnectors({ limit: 10 })).items).toHaveLength(1)
+    })
+
+    it('updates a connector only at the expected version', async () => {
+      const r = connectorRecord()
+      await store.insertConnector(r)
+      expect(await store.updateConnector({ ...r, name: 'B', version: 2 }, 1)).toBe(true)
+      expect(await store.updateConnector({ ...r, name: 'C', version: 2 }, 1)).toBe(false)
+      expect((await store.getConnector(r.id))?.name).toBe('B')
+    })
+
+    it('refuses a cursor it did not give out', async () => {
+      const err = await store
+        .listConnectors({ limit: 2, cursor: 'garbage!' })
+        .catch((e: unknown) => e)
+      expect(isPatchbayError(err, 'input.invalid')).toBe(true)
+    })
+
+    it('stores connections, filters them, and counts them per connector', async () => {
+      const c = connectorRecord()
+      await store.insertConnector(c)
+      const a = connectionRecord(c.id, { endUser: 'u1', createdAt: 1 })
+      const b = connectionRecord(c.id, { endUser: 'u2', createdAt: 2, status: 'pending' })
+      await store.insertConnection(a)
+      await store.insertConnection(b)
+      expect(await store.getConnection(a.id)).toEqual(a)
+      expect(await store.countConnections(c.id)).toBe(2)
+      expect(
+        (await store.listConnections({ limit: 10, endUser: 'u2' })).items.map((x) => x.id),
+      ).toEqual([b.id])
+      expect(
+        (await store.listConnections({ limit: 10, status: 'connected' })).items.map((x) => x.id),
+      ).toEqual([a.id])
+      expect((await store.listConnections({ limit: 10, connectorId: c.id })).items).toHaveLength(2)
+      const p1 = await store.listConnections({ limit: 1 })
+      expect(p1.items.map((x) => x.id)).toEqual([a.id])
+      expect(
+        (await store.listConnections({ limit: 1, cursor: p1.nextCursor })).items.map((x) => x.id),
+      ).toEqual([b.id])
+    })
+
+    it('replaces credentials with compare-and-set on the credentials version', async () => {
+      const c = connectorRecord()
+      await store.insertConnector(c)
+      const a = connectionRecord(c.id)
+      await store.insertConnection(a)
+      const update = {
+        secrets: 'pb1.new',
+        expiresAt: 5,
+        refreshExpiresAt: 9,
+        status: 'connected' as const,
+        statusMessage: null,
+      }
+      expect(await store.updateCredentials(a.id, 1, update)).toBe(2)
+      expect(
+        await store.updateCredentials(a.id, 1, { ...update, secrets: 'pb1.lost' }),
+      ).toBeUndefined()
+      const after = await store.getConnection(a.id)
+      expect(after).toMatchObject({
+        secrets: 'pb1.new',
+        credentialsVersion: 2,
+        expiresAt: 5,
+        refreshExpiresAt: 9,
+      })
+    })
+
+    it('only one of many concurrent compare-and-set writers wins', async () => {
+      const c = connectorRecord()
+      await store.insertConnector(c)
+      const a = connectionRecord(c.id)
+      await store.insertConnection(a)
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          store.updateCredentials(a.id, 1, {
+            secrets: `pb1.${i}`,
+            expiresAt: null,
+            refreshExpiresAt: null,
+            status: 'connected',
+            statusMessage: null,
+          }),
+        ),
+      )
+      expect(results.filter((r) => r === 2)).toHaveLength(1)
+    })
+
+    it('lists connections due for refresh', async () => {
+      const c = connectorRecord()
+      await store.insertConnector(c)
+      const due = connectionRecord(c.id, { expiresAt: 100 })
+      const dueRefresh = connectionRecord(c.id, { refreshExpiresAt: 150 })
+      const later = connectionRecord(c.id, { expiresAt: 10_000 })
+      const backingOff = connectionRecord(c.id, { expiresAt: 100, refreshNotBefore: 5_000 })
+      const dead = connectionRecord(c.id, { expiresAt: 100, status: 'needs_reauth' })
+      for (const r of [due, dueRefresh, later, backingOff, dead]) await store.insertConnection(r)
+      const ids = (await store.listRefreshDue(200, 200, 1000, 10)).map((r) => r.id).sort()
+      expect(ids).toEqual([due.id, dueRefresh.id].sort())
+    })
+
+    it('deletes a connection with its pending OAuth states', async () => {
+      const c = connectorRecord()
+      await store.insertConnector(c)
+      const a = connectionRecord(c.id)
+      await store.insertConnection(a)
+      await store.insertOAuthState({
+        stateHash: 'h1',
+        connectionId: a.id,
+        flow: 'pb1.f',
+        returnUrl: null,
+        sessionId: null,
+        expiresAt: Date.now() + 60_000,
+      })
+      expect(await store.deleteConnection(a.id)).toBe(true)
+      expect(await store.getConnection(a.id)).toBeUndefined()
+      expect(await store.consumeOAuthState('h1', Date.now())).toBeUndefined()
+    })
+
+    it('consumes an OAuth state exactly once, and never after it expires', async () => {
+      const now = Date.now()
+      await store.insertOAuthState({
+        stateHash: 's1',
+        connectionId: 'x',
+        flow: 'pb1.f',
+        returnUrl: 'https://app.test/done',
+        sessionId: 'sess',
+        expiresAt: now + 1000,
+      })
+      await store.insertOAuthState({
+        stateHash: 's2',
+        connectionId: 'x',
+        flow: 'pb1.f',
+        returnUrl: null,
+        sessionId: null,
+        expiresAt: now - 1,
+      })
+      const both = await Promise.all([
+        store.consumeOAuthState('s1', now),
+        store.consumeOAuthState('s1', now),
+      ])
+      expect(both.filter(Boolean)).toHaveLength(1)
+      expect(both.find(Boolean)).toMatchObject({
+        connectionId: 'x',
+        returnUrl: 'https://app.test/done',
+        sessionId: 'sess',
+      })
+      expect(await store.consumeOAuthState('s2', now)).toBeUndefined()
+    })
+
+    it('appends logs and lists them newest first with filters and cursors', async () => {
+      for (let i = 0; i < 5; i++)
+        await store.appendLog(logRecord({ connectionId: i % 2 ? 'odd' : 'even', status: 200 + i }))
+      const all = await store.listLogs({ limit: 3 })
+      expect(all.items.map((l) => l.status)).toEqual([204, 203, 202])
+      const rest = await store.listLogs({ limit: 3, cursor: all.nextCursor })
+      expect(rest.items.map((l) => l.status)).toEqual([201, 200])
+      expect(
+        (await store.listLogs({ limit: 10, connectionId: 'odd' })).items.map((l) => l.status),
+      ).toEqual([203, 201])
+      expect(all.items[0]).toMatchObject({ detail: { a: 1 }, refreshed: false, kind: 'request' })
+    })
+
+    it('applies breaker transitions atomically', async () => {
+      expect(await store.getBreaker('k')).toBeUndefined()
+      await Promise.all(
+        Array.from({ length: 10 }, () =>
+          store.updateBreaker('k', (b) => ({ ...b, failures: b.failures + 1 })),
+        ),
+      )
+      expect(await store.getBreaker('k')).toMatchObject({ key: 'k', state: 'closed', failures: 10 })
+    })
+
+    it('runs lock holders one at a time', async () => {
+      let inside = 0
+      let most = 0
+      await Promise.all(
+        Array.from({ length: 8 }, () =>
+          store.withLock('refresh:x', 5000, async () => {
+            inside++
+            most = Math.max(most, inside)
+            await new Promise((r) => setTimeout(r, 5))
+            inside--
+          }),
+        ),
+      )
+      expect(most).toBe(1)
+    })
+
+    it('keeps meta values', async () => {
+      await store.setMeta('k', 'v1')
+      await store.setMeta('k', 'v2')
+      expect(await store.getMeta('k')).toBe('v2')
+      expect(await store.getMeta('missing')).toBeUndefined()
+    })
+  })
+}
