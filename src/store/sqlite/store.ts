@@ -8,7 +8,6 @@ import Database from 'better-sqlite3'
 import { randomUUID } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { PatchbayError, invalidInput } from '../../errors.js'
 import {
   decodeCursor,
   emptyBreaker,
@@ -21,6 +20,7 @@ import {
   type Page,
   type Store,
 } from '../store.js'
+import { badCursor, linkNameTaken } from '../store-errors.js'
 import { SQLITE_MIGRATIONS } from './migrations.js'
 
 type Row = Record<string, unknown>
@@ -82,10 +82,6 @@ const toBreaker = (r: Row): BreakerRecord => ({
   retryAt: (r.retry_at as number | null) ?? null,
   trialAt: (r.trial_at as number | null) ?? null,
 })
-
-function badCursor(): PatchbayError {
-  return invalidInput([{ path: 'cursor', rule: 'is not a cursor this API gave out' }])
-}
 
 export interface SqliteStoreOptions {
   /** Database file path, or `:memory:`. */
@@ -463,14 +459,4 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
   }
   return store
-}
-
-function linkNameTaken(linkName: string): PatchbayError {
-  return new PatchbayError(
-    'connector.link_name_taken',
-    `linkName "${linkName}" is already used by another connector; choose another`,
-    {
-      details: [{ path: 'linkName', rule: 'must be unique' }],
-    },
-  )
 }

@@ -1,0 +1,179 @@
+/**
+ * `createPatchbay`: the whole engine in-process — the same operations the HTTP API and the CLI
+ * offer, typed.
+ *
+ * @module
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import type { Dispatcher } from 'undici'
+import { createBuiltinRegistry } from '../auth/builtin.js'
+import type { AuthRegistry, AuthScheme } from '../auth/scheme.js'
+import { listQuerySchema } from '../connector/schema.js'
+import { invalidInput } from '../errors.js'
+import { createHttpClient, defaultDispatcher } from '../lib/http-client.js'
+import { createPipeline } from '../pipeline/index.js'
+import { createSecretBox, loadSecretKeys } from '../store/crypto.js'
+import { openStore } from '../store/open.js'
+import type { ConnectionStatus, LogRecord, Page, Store } from '../store/store.js'
+import { createConnectionService } from './connections.js'
+import { createConnectorService } from './connectors.js'
+import type { EngineContext } from './context.js'
+import { createCredentialService, REFRESH_AT } from './credentials.js'
+import { toFieldIssues } from './issues.js'
+import { createRequestService } from './requests.js'
+
+export interface PatchbayOptions {
+  /** The data folder (`PATCHBAY_DATA_DIR`, default `./.patchbay`): SQLite database and key files. */
+  dataDir?: string
+  /** `postgres://…` to use PostgreSQL instead of SQLite (`PATCHBAY_DATABASE_URL`). */
+  databaseUrl?: string
+  /** Where browsers reach the server, for OAuth callbacks (`PATCHBAY_PUBLIC_URL`). */
+  publicUrl?: string
+  /** Auth types besides the built-in ones. */
+  schemes?: AuthScheme<never>[]
+  /** A ready store, instead of opening one from `dataDir` / `databaseUrl`. */
+  store?: Store
+  /** Secret keys (first seals); default `PATCHBAY_SECRET_KEY` or the data folder's key file. */
+  secretKeys?: Buffer[]
+  /** Custom-action timeout, ms (default 30 s). */
+  timeoutMs?: number
+  /** How often the background refresher looks for refresh tokens about to lapse, ms (default 30 s; 0 = off). */
+  refreshIntervalMs?: number
+  /** The undici dispatcher for all outgoing calls. */
+  dispatcher?: Dispatcher
+  env?: NodeJS.ProcessEnv
+}
+
+export interface LogView extends Omit<LogRecord, 'time'> {
+  time: string
+}
+
+export async function createPatchbay(options: PatchbayOptions = {}) {
+  const env = options.env ?? process.env
+  const dataDir = resolve(options.dataDir ?? env.PATCHBAY_DATA_DIR ?? '.patchbay')
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  const store = options.store ?? (await openStore({ dataDir, databaseUrl: options.databaseUrl ?? env.PATCHBAY_DATABASE_URL }))
+  const box = createSecretBox(options.secretKeys ?? loadSecretKeys(dataDir, env))
+  const registry: AuthRegistry = createBuiltinRegistry(options.schemes ?? [])
+  const dispatcher = options.dispatcher ?? defaultDispatcher()
+  const ctx: EngineContext = {
+    store,
+    box,
+    registry,
+    publicUrl: options.publicUrl ?? env.PATCHBAY_PUBLIC_URL ?? 'http://127.0.0.1:4000',
+    http: createHttpClient({ dispatcher, timeoutMs: options.timeoutMs ?? 30_000 }),
+    pipeline: createPipeline(dispatcher),
+    now: Date.now,
+    timeoutMs: options.timeoutMs ?? 30_000,
+  }
+  const connectors = createConnectorService(ctx)
+  const credentials = createCredentialService(ctx, (id) => connectors.load(id))
+  const connections = createConnectionService(ctx, connectors, credentials)
+  const requests = createRequestService(ctx, connectors, connections, credentials)
+  connections.setIdentityProbe((loaded, record) => requests.identityOf(loaded, record))
+
+  /** Keeps connections whose refresh token would lapse alive, with no traffic (SPEC §3). */
+  async function refreshDue(): Promise<number> {
+    const now = ctx.now()
+    const due = await store.listRefreshDue(0, now + 24 * 3_600_000, now, 100)
+    let refreshed = 0
+    for (const record of due) {
+      if (record.refreshExpiresAt === null) continue
+      const { credentials: c } = credentials.open(record)
+      const start = c.obtainedAt ?? record.updatedAt
+      if (now < start + (record.refreshExpiresAt - start) * REFRESH_AT) continue
+      try {
+        await credentials.reacquire(record.id, record.credentialsVersion)
+        refreshed++
+      } catch {
+        // Logged by reacquire; backoff or needs_reauth is recorded on the connection.
+      }
+    }
+    return refreshed
+  }
+
+  const interval = options.refreshIntervalMs ?? 30_000
+  let timer: NodeJS.Timeout | undefined
+  if (interval > 0) {
+    timer = setInterval(() => void refreshDue().catch((err: unknown) => console.error('patchbay: background refresh:', (err as Error).message)), interval)
+    timer.unref()
+  }
+
+  const admin = {
+    /** The admin key: `PATCHBAY_ADMIN_KEY`, or one generated on first start into `<dataDir>/admin.key` (0600). */
+    ensureKey(): { key: string; generated: boolean; file?: string } {
+      if (env.PATCHBAY_ADMIN_KEY) return { key: env.PATCHBAY_ADMIN_KEY, generated: false }
+      const file = join(dataDir, 'admin.key')
+      if (existsSync(file)) return { key: readFileSync(file, 'utf8').trim(), generated: false, file }
+      const key = `pbk_${randomBytes(32).toString('base64url')}`
+      writeFileSync(file, key + '\n', { mode: 0o600, flag: 'wx' })
+      return { key, generated: true, file }
+    },
+  }
+
+  return {
+    store,
+    dataDir,
+    registry,
+    publicUrl: ctx.publicUrl,
+    connectors: {
+      create: connectors.create,
+      list: (query: { limit?: number; cursor?: string } = {}) => connectors.list(pageQuery(query)),
+      get: connectors.get,
+      update: connectors.update,
+      ready: connectors.ready,
+      delete: connectors.delete,
+    },
+    connections: {
+      create: connections.create,
+      get: connections.get,
+      list: (filter: { connector?: string; endUser?: string; status?: ConnectionStatus; limit?: number; cursor?: string } = {}) =>
+        connections.list({ ...filter, ...pageQuery(filter) }),
+      delete: connections.delete,
+      test: requests.test,
+      refresh: connections.refresh,
+      request: requests.request,
+      proxy: requests.proxy,
+      complete: connections.complete,
+    },
+    actions: {
+      run: requests.runAction,
+      find: requests.findAction,
+    },
+    logs: {
+      async list(filter: { connector?: string; connection?: string; action?: string; limit?: number; cursor?: string } = {}): Promise<Page<LogView>> {
+        const page = await store.listLogs({
+          ...pageQuery(filter),
+          connectorId: filter.connector,
+          connectionId: filter.connection,
+          actionId: filter.action,
+        })
+        return { ...page, items: page.items.map((l) => ({ ...l, time: new Date(l.time).toISOString() })) }
+      },
+    },
+    admin: {
+      ...admin,
+      async verify(candidate: string): Promise<boolean> {
+        const expected = admin.ensureKey().key
+        const a = createHash('sha256').update(candidate).digest()
+        const b = createHash('sha256').update(expected).digest()
+        return Promise.resolve(timingSafeEqual(a, b))
+      },
+    },
+    refreshDue,
+    async close(): Promise<void> {
+      if (timer) clearInterval(timer)
+      if (!options.store) await store.close()
+    },
+  }
+}
+
+export type Patchbay = Awaited<ReturnType<typeof createPatchbay>>
+
+function pageQuery(q: { limit?: number | string | undefined; cursor?: string | undefined }): { limit: number; cursor?: string } {
+  const parsed = listQuerySchema.safeParse({ limit: q.limit, cursor: q.cursor })
+  if (!parsed.success) throw invalidInput(toFieldIssues(parsed.error))
+  return parsed.data.cursor ? { limit: parsed.data.limit, cursor: parsed.data.cursor } : { limit: parsed.data.limit }
+}

@@ -1,0 +1,77 @@
+/**
+ * Step 7: the circuit breaker (SPEC §4.7). State lives in the store so every process sharing it
+ * sees the same breaker. After `threshold` consecutive failures it opens; calls fail fast until
+ * `cooldownMs` passes; then exactly one trial call decides.
+ *
+ * Failures: errors thrown below (unreachable, timeout, failed refresh), 5xx, 429, a 401 that
+ * survived refresh, and `detectOn` matches. Other 4xx are the caller's mistakes, not an outage.
+ *
+ * @module
+ */
+import { PatchbayError } from '../errors.js'
+import type { BreakerRecord } from '../store/store.js'
+import type { PipelineContext, PipelineResult, Step } from './types.js'
+
+export function isBreakerFailure(result: PipelineResult): boolean {
+  return result.status >= 500 || result.status === 429 || result.status === 401 || result.detected !== undefined
+}
+
+export const breaker: Step = (next) => async (ctx) => {
+  const current = await ctx.store.getBreaker(ctx.breakerKey)
+  let trial = false
+  if (current && current.state !== 'closed') {
+    const now = Date.now()
+    const after = await ctx.store.updateBreaker(ctx.breakerKey, (b) => {
+      const trialLapsed = b.state === 'half_open' && (b.trialAt ?? 0) + ctx.breaker.cooldownMs <= now
+      if ((b.state === 'open' && (b.retryAt ?? 0) <= now) || trialLapsed) {
+        trial = true
+        return { ...b, state: 'half_open', trialAt: now }
+      }
+      return b
+    })
+    if (!trial && after.state !== 'closed') {
+      ctx.meta.breakerState = after.state
+      const retryAt = after.state === 'open' ? after.retryAt : (after.trialAt ?? now) + ctx.breaker.cooldownMs
+      throw new PatchbayError(
+        'breaker.open',
+        `the circuit breaker is open after ${after.failures} consecutive failures; calls resume ${retryAt ? `after ${new Date(retryAt).toISOString()}` : 'after the cool-down'}`,
+        { details: { breaker: ctx.breakerKey, state: after.state, failures: after.failures, retryAt } },
+      )
+    }
+  }
+  ctx.meta.breakerState = trial ? 'half_open' : 'closed'
+  let result: PipelineResult
+  try {
+    result = await next(ctx)
+  } catch (err) {
+    if (!(err instanceof PatchbayError && err.code === 'request.origin_refused')) await recordFailure(ctx)
+    throw err
+  }
+  if (isBreakerFailure(result)) await recordFailure(ctx)
+  else if (trial || (current && current.failures > 0)) await recordSuccess(ctx)
+  return result
+}
+
+async function recordFailure(ctx: PipelineContext): Promise<void> {
+  const now = Date.now()
+  const b = await ctx.store.updateBreaker(ctx.breakerKey, (b): BreakerRecord => {
+    const failures = b.failures + 1
+    if (b.state === 'half_open' || failures >= ctx.breaker.threshold) {
+      return { ...b, state: 'open', failures, openedAt: now, retryAt: now + ctx.breaker.cooldownMs, trialAt: null }
+    }
+    return { ...b, failures }
+  })
+  ctx.meta.breakerState = b.state
+}
+
+async function recordSuccess(ctx: PipelineContext): Promise<void> {
+  const b = await ctx.store.updateBreaker(ctx.breakerKey, (b) => ({
+    ...b,
+    state: 'closed',
+    failures: 0,
+    openedAt: null,
+    retryAt: null,
+    trialAt: null,
+  }))
+  ctx.meta.breakerState = b.state
+}

@@ -1,0 +1,26 @@
+/**
+ * The request pipeline (SPEC §4): log → origin guard → breaker → refresh → detect → redirects →
+ * apply auth → send.
+ *
+ * @module
+ */
+import type { Dispatcher } from 'undici'
+import { applyAuth } from './apply-auth.js'
+import { breaker } from './breaker.js'
+import { compose } from './compose.js'
+import { detect } from './detect.js'
+import { log } from './log.js'
+import { originGuard } from './origin-guard.js'
+import { followRedirects } from './redirect.js'
+import { refresh } from './refresh.js'
+import { createSend } from './send.js'
+import type { Handler } from './types.js'
+
+export function createPipeline(dispatcher?: Dispatcher): Handler {
+  return compose([log, originGuard, breaker, refresh, detect, followRedirects, applyAuth], createSend(dispatcher))
+}
+
+export { bufferBody } from './send.js'
+export { isErrorResult } from './refresh.js'
+export { addSecretValue, emptyRedaction, redactText, REDACTED } from './redact.js'
+export type * from './types.js'

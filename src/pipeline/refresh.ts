@@ -1,0 +1,45 @@
+/**
+ * Steps 5–6: refresh ahead of expiry, and on an error whose signal matches `refreshOn` (any error
+ * when `refreshOn` is absent, as in Workato) re-acquire once and retry once — never a loop.
+ * Coalescing concurrent refreshes is the engine's `reacquire` (single flight + store lock).
+ *
+ * @module
+ */
+import { isPatchbayError } from '../errors.js'
+import { cloneRequest } from '../lib/request.js'
+import { bufferBody, discardBody } from './send.js'
+import { firstMatch, needsBody } from './signals.js'
+import type { PipelineResult, Step } from './types.js'
+
+export function isErrorResult(result: PipelineResult): boolean {
+  return result.status >= 400 || result.detected !== undefined
+}
+
+export const refresh: Step = (next) => async (ctx) => {
+  const due = await ctx.auth.refreshIfDue()
+  if (due.refreshed) {
+    ctx.meta.refreshed = true
+    ctx.meta.refreshOutcome = due.outcome ?? 'refreshed ahead of expiry'
+  }
+  const original = cloneRequest(ctx.request)
+  const result = await next(ctx)
+  if (!isErrorResult(result) || !ctx.auth.canRefresh || ctx.meta.credentialsWithheld) return result
+  if (ctx.refreshOn?.length) {
+    const text = needsBody(ctx.refreshOn) ? Buffer.from(await bufferBody(result)).toString('utf8') : undefined
+    if (firstMatch(ctx.refreshOn, result.status, text) === undefined) return result
+  }
+  discardBody(result)
+  try {
+    await ctx.auth.reacquire()
+  } catch (err) {
+    ctx.meta.refreshed = true
+    ctx.meta.refreshOutcome = `failed: ${isPatchbayError(err) ? err.code : 'error'}`
+    throw err
+  }
+  ctx.meta.refreshed = true
+  ctx.meta.refreshOutcome = `refreshed after ${result.detected ? 'a detectOn match' : `status ${result.status}`}; retried once`
+  ctx.request = original
+  ctx.meta.redirects = 0
+  ctx.meta.credentialsWithheld = false
+  return next(ctx)
+}

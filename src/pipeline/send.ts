@@ -1,0 +1,85 @@
+/**
+ * Step 3: send on undici's pooled dispatcher, with timeouts; the body streams back when asked.
+ *
+ * @module
+ */
+import { Readable } from 'node:stream'
+import { errors as undiciErrors, request, type Dispatcher } from 'undici'
+import { PatchbayError } from '../errors.js'
+import { defaultDispatcher } from '../lib/http-client.js'
+import { encodeBody } from '../lib/request.js'
+import type { Handler, PipelineResult } from './types.js'
+
+// Hop-by-hop headers (RFC 9110 §7.6.1) never travel through a proxy.
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'host',
+  'content-length',
+])
+
+export function createSend(dispatcher: Dispatcher = defaultDispatcher()): Handler {
+  return async (ctx) => {
+    const wire = ctx.meta.sent ?? ctx.request
+    const body = encodeBody(wire)
+    const headers: Record<string, string> = {}
+    for (const [k, v] of Object.entries(wire.headers)) if (!HOP_BY_HOP.has(k)) headers[k] = v
+    let res: Dispatcher.ResponseData
+    try {
+      res = await request(wire.url, {
+        method: wire.method as Dispatcher.HttpMethod,
+        headers,
+        body,
+        dispatcher,
+        headersTimeout: ctx.timeoutMs,
+        bodyTimeout: ctx.timeoutMs,
+      })
+    } catch (err) {
+      throw sendError(err, wire.url)
+    }
+    const outHeaders: Record<string, string | string[]> = {}
+    for (const [k, v] of Object.entries(res.headers)) {
+      if (v !== undefined && !HOP_BY_HOP.has(k)) outHeaders[k] = v
+    }
+    const result: PipelineResult = { status: res.statusCode, headers: outHeaders, body: Buffer.alloc(0) }
+    if (ctx.stream) {
+      result.body = Readable.from(res.body)
+    } else {
+      try {
+        result.body = Buffer.from(await res.body.arrayBuffer())
+      } catch (err) {
+        throw sendError(err, wire.url)
+      }
+    }
+    return result
+  }
+}
+
+function sendError(err: unknown, url: URL): PatchbayError {
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
+    return new PatchbayError('request.timeout', `${url.origin} did not answer in time; try again later`, { cause: err })
+  }
+  const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code
+  return new PatchbayError('request.upstream_unreachable', `could not reach ${url.origin}${code ? ` (${code})` : ''}`, {
+    cause: err,
+  })
+}
+
+/** Reads a result's body into memory (for steps that must look at it). */
+export async function bufferBody(result: PipelineResult): Promise<Uint8Array> {
+  if (result.body instanceof Uint8Array) return result.body
+  const chunks: Buffer[] = []
+  for await (const chunk of result.body) chunks.push(Buffer.from(chunk as Uint8Array))
+  result.body = Buffer.concat(chunks)
+  return result.body
+}
+
+/** Throws away a body that will not be used (a retried or redirected response). */
+export function discardBody(result: PipelineResult): void {
+  if (!(result.body instanceof Uint8Array)) result.body.resume()
+}

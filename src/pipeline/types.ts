@@ -1,0 +1,83 @@
+/**
+ * The pipeline's shapes (SPEC §4). A step is `(next) => (ctx) => Promise<PipelineResult>`, in
+ * the style of undici interceptors: retry, redirect and auth wrap one dispatcher.
+ *
+ * @module
+ */
+import type { Readable } from 'node:stream'
+import type { Signal } from '../connector/schema.js'
+import type { PatchbayError } from '../errors.js'
+import type { OutgoingRequest } from '../lib/request.js'
+import type { Store } from '../store/store.js'
+
+/** What the pipeline needs from the connection's auth, supplied by the engine. */
+export interface AuthBinding {
+  /** Adds credentials (scheme + `extra`) to a copy of the request. */
+  apply(request: OutgoingRequest): Promise<void>
+  /** True when the scheme can re-acquire credentials. */
+  canRefresh: boolean
+  /**
+   * Re-acquires credentials once for this call, coalesced with any refresh already under way for
+   * the connection (SPEC §4 step 6). Throws when it fails.
+   */
+  reacquire(): Promise<void>
+  /** Refreshes ahead of expiry when due; never throws while the current token still works. */
+  refreshIfDue(): Promise<{ refreshed: boolean; outcome?: string }>
+  /** Names and values to redact from logs. */
+  redaction(): Redaction
+}
+
+export interface Redaction {
+  headers: Set<string>
+  query: Set<string>
+  form: Set<string>
+  values: string[]
+}
+
+export interface BreakerSettings {
+  threshold: number
+  cooldownMs: number
+}
+
+export interface PipelineContext {
+  /** The request before credentials; steps that retry start again from it. */
+  request: OutgoingRequest
+  /** Origins credentials may go to (the connector's base URL and `allowedOrigins`). */
+  allowedOrigins: Set<string>
+  auth: AuthBinding
+  refreshOn: Signal[] | undefined
+  detectOn: Signal[] | undefined
+  breakerKey: string
+  breaker: BreakerSettings
+  /** Stream the response body (proxy) instead of buffering it. */
+  stream: boolean
+  timeoutMs: number
+  store: Store
+  log: {
+    connectorId: string
+    connectionId: string
+    actionId: string | null
+  }
+  /** Filled in as the call goes. */
+  meta: {
+    refreshed: boolean
+    refreshOutcome: string | null
+    breakerState: string | null
+    credentialsWithheld: boolean
+    redirects: number
+    /** The last request as sent, credentials included (for redacted logging). */
+    sent?: OutgoingRequest
+  }
+}
+
+export interface PipelineResult {
+  status: number
+  headers: Record<string, string | string[]>
+  /** Buffered body, or a stream when `ctx.stream` (and no step needed the bytes). */
+  body: Uint8Array | Readable
+  /** Set when a `detectOn` signal matched a response that otherwise looked fine. */
+  detected?: PatchbayError
+}
+
+export type Handler = (ctx: PipelineContext) => Promise<PipelineResult>
+export type Step = (next: Handler) => Handler

@@ -1,0 +1,94 @@
+/**
+ * The HTTP server: `/api/v1` (admin key), `/oauth*` callbacks, `/proxy/:id/*`, and the web UI.
+ *
+ * @module
+ */
+import { Readable } from 'node:stream'
+import { Hono, type Context } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import type { Patchbay } from '../engine/patchbay.js'
+import { PatchbayError, isPatchbayError } from '../errors.js'
+import { errorResponse } from './http.js'
+import { buildOpenApi } from './openapi.js'
+import { resultPage } from './pages.js'
+import { apiRoutes } from './routes/api.js'
+
+export interface AppOptions {
+  version?: string
+}
+
+function bearer(c: Context): string | undefined {
+  const header = c.req.header('authorization')
+  const m = header ? /^Bearer\s+(.+)$/i.exec(header) : null
+  return m?.[1]?.trim() ?? c.req.header('x-patchbay-key') ?? undefined
+}
+
+export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
+  const app = new Hono()
+  const version = options.version ?? '0.0.0'
+  let openapi: unknown
+
+  app.onError((err, c) => errorResponse(c, err))
+  app.notFound((c) => c.json({ error: { code: 'input.invalid', message: `no route ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404))
+
+  const requireAdmin = async (c: Context, next: () => Promise<void>) => {
+    const key = bearer(c)
+    if (!key || !(await pb.admin.verify(key))) {
+      throw new PatchbayError('auth.unauthorized', 'send the admin key as "Authorization: Bearer <key>" (printed at first start, or PATCHBAY_ADMIN_KEY)')
+    }
+    await next()
+  }
+
+  app.get('/api/v1/openapi.json', (c) => c.json((openapi ??= buildOpenApi(pb.registry, version))))
+  app.use('/api/v1/*', requireAdmin)
+  app.use('/api/v1/*', bodyLimit({ maxSize: 5 * 1024 * 1024, onError: (c) => c.json({ error: { code: 'input.invalid', message: 'the request body is over 5 MiB' } }, 413) }))
+  app.route('/api/v1', apiRoutes(pb))
+
+  const callback = (kind: 'oauth' | 'oauth1') => async (c: Context) => {
+    const params = new URL(c.req.url).searchParams
+    try {
+      const outcome = await pb.connections.complete(kind, params)
+      const status = outcome.connection?.status ?? 'error'
+      if (outcome.returnUrl) {
+        const target = new URL(outcome.returnUrl)
+        if (outcome.connection) target.searchParams.set('connectionId', outcome.connection.id)
+        target.searchParams.set('status', status)
+        return c.redirect(target.href, 302)
+      }
+      if (outcome.error) {
+        return c.html(resultPage('Authorization failed', `${outcome.connection?.connector.name ?? 'The connector'}: ${outcome.error.message}`, false), 400)
+      }
+      return c.html(resultPage('Connected', `${outcome.connection?.name ?? 'The connection'} is connected. You can close this window.`, true))
+    } catch (err) {
+      if (isPatchbayError(err)) return c.html(resultPage('Authorization failed', err.message, false), err.code === 'oauth.state_invalid' ? 400 : 502)
+      throw err
+    }
+  }
+  app.get('/oauth/callback', callback('oauth'))
+  app.get('/oauth1/callback', callback('oauth1'))
+
+  app.all('/proxy/:id/*', requireAdmin, bodyLimit({ maxSize: 25 * 1024 * 1024 }), async (c) => {
+    const id = c.req.param('id')
+    const url = new URL(c.req.url)
+    const prefix = `/proxy/${encodeURIComponent(id)}/`
+    const path = url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) : ''
+    const headers: Record<string, string> = {}
+    c.req.raw.headers.forEach((v, k) => {
+      // The admin key and the caller's cookies are ours, never the upstream's.
+      if (!['authorization', 'x-patchbay-key', 'cookie', 'host', 'content-length', 'connection'].includes(k) && !k.startsWith('x-forwarded-')) headers[k] = v
+    })
+    const body = ['GET', 'HEAD'].includes(c.req.method) ? undefined : new Uint8Array(await c.req.arrayBuffer())
+    const res = await pb.connections.proxy(id, { method: c.req.method, path, search: url.search, headers, body })
+    const out = new Headers()
+    for (const [k, v] of Object.entries(res.headers)) for (const item of Array.isArray(v) ? v : [v]) out.append(k, item)
+    const stream: BodyInit = res.body instanceof Uint8Array ? Buffer.from(res.body) : (Readable.toWeb(res.body) as ReadableStream)
+    return new Response([204, 304].includes(res.status) || c.req.method === 'HEAD' ? null : stream, { status: res.status, headers: out })
+  })
+
+  app.get('/', (c) =>
+    c.html(
+      resultPage('Patchbay', 'The API is at /api/v1 (see /api/v1/openapi.json). Send the admin key as "Authorization: Bearer <key>".', true),
+    ),
+  )
+  return app
+}

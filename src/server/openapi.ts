@@ -1,0 +1,140 @@
+/**
+ * `GET /api/v1/openapi.json`, generated from the zod schemas that validate the requests, with
+ * one auth variant per registered auth type.
+ *
+ * @module
+ */
+import { z } from 'zod'
+import type { AuthRegistry } from '../auth/scheme.js'
+import {
+  actionRunSchema,
+  authCommonSchema,
+  connectionInputSchema,
+  connectorInputSchema,
+  connectorPatchSchema,
+  requestInputSchema,
+} from '../connector/schema.js'
+import { ERROR_CODES } from '../errors.js'
+
+type Json = Record<string, unknown>
+
+function schemaOf(schema: z.ZodType): Json {
+  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' }) as Json
+}
+
+export function buildOpenApi(registry: AuthRegistry, version: string): Json {
+  const authVariants = registry.types().map((type) => {
+    const scheme = registry.get(type)!
+    return schemaOf(authCommonSchema.omit({ type: true }).extend(scheme.settings.shape).extend({ type: z.literal(type) }))
+  })
+  const connector = schemaOf(connectorInputSchema.omit({ auth: true }))
+  ;(connector.properties as Json).auth = { oneOf: authVariants }
+  ;(connector.required as string[] | undefined)?.push('auth')
+  const error = {
+    type: 'object',
+    required: ['error'],
+    properties: {
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        properties: {
+          code: { type: 'string', enum: [...ERROR_CODES] },
+          message: { type: 'string' },
+          details: {},
+        },
+      },
+    },
+  }
+  const json = (schema: Json) => ({ content: { 'application/json': { schema } } })
+  const ok = (description: string, schema: Json = { type: 'object' }) => ({ description, ...json(schema) })
+  const errors = {
+    '400': { description: 'Bad input: each bad field named', ...json({ $ref: '#/components/schemas/Error' }) },
+    '401': { description: 'Missing or wrong admin key', ...json({ $ref: '#/components/schemas/Error' }) },
+    '404': { description: 'Not found', ...json({ $ref: '#/components/schemas/Error' }) },
+    '409': { description: 'A lifecycle rule refused it', ...json({ $ref: '#/components/schemas/Error' }) },
+  }
+  const idParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } })
+  const list = (description: string) => ok(description, { type: 'object', properties: { items: { type: 'array', items: { type: 'object' } }, nextCursor: { type: 'string' } } })
+  const page = [
+    { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } },
+    { name: 'cursor', in: 'query', schema: { type: 'string' } },
+  ]
+  return {
+    openapi: '3.0.3',
+    info: { title: 'Patchbay API', version, description: 'Custom connectors, connections and custom actions.' },
+    servers: [{ url: '/api/v1' }],
+    security: [{ adminKey: [] }],
+    components: {
+      securitySchemes: { adminKey: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        Error: error,
+        ConnectorInput: connector,
+        ConnectorPatch: schemaOf(connectorPatchSchema),
+        ConnectionInput: schemaOf(connectionInputSchema),
+        RequestInput: schemaOf(requestInputSchema),
+        ActionRun: schemaOf(actionRunSchema),
+      },
+    },
+    paths: {
+      '/connectors': {
+        post: { summary: 'Create a connector (draft)', requestBody: json({ $ref: '#/components/schemas/ConnectorInput' }), responses: { '201': ok('The connector'), ...errors } },
+        get: { summary: 'List connectors', parameters: page, responses: { '200': list('A page of connectors'), ...errors } },
+      },
+      '/connectors/{id}': {
+        parameters: [idParam('id')],
+        get: { summary: 'Read a connector by id or link name', responses: { '200': ok('The connector'), ...errors } },
+        patch: { summary: 'Update a connector (lifecycle rules apply)', requestBody: json({ $ref: '#/components/schemas/ConnectorPatch' }), responses: { '200': ok('The connector'), ...errors } },
+        delete: { summary: 'Delete a connector without connections', responses: { '204': { description: 'Deleted' }, ...errors } },
+      },
+      '/connectors/{id}/ready': {
+        parameters: [idParam('id')],
+        post: { summary: 'Move a draft to ready', responses: { '200': ok('The connector'), ...errors } },
+      },
+      '/connections': {
+        post: { summary: 'Create a connection', requestBody: json({ $ref: '#/components/schemas/ConnectionInput' }), responses: { '201': ok('connected, or pending with authorizeUrl'), ...errors } },
+        get: {
+          summary: 'List connections',
+          parameters: [
+            ...page,
+            { name: 'connector', in: 'query', schema: { type: 'string' } },
+            { name: 'endUser', in: 'query', schema: { type: 'string' } },
+            { name: 'status', in: 'query', schema: { type: 'string', enum: ['pending', 'connected', 'needs_reauth', 'error'] } },
+          ],
+          responses: { '200': list('A page of connections'), ...errors },
+        },
+      },
+      '/connections/{id}': {
+        parameters: [idParam('id')],
+        get: { summary: 'Read a connection (never a secret)', responses: { '200': ok('The connection'), ...errors } },
+        delete: { summary: 'Delete a connection, revoking its tokens', responses: { '204': { description: 'Deleted' }, ...errors } },
+      },
+      '/connections/{id}/test': { parameters: [idParam('id')], post: { summary: 'Test a connection', responses: { '200': ok('The outcome'), ...errors } } },
+      '/connections/{id}/refresh': { parameters: [idParam('id')], post: { summary: 'Force a refresh', responses: { '200': ok('The connection'), ...errors } } },
+      '/connections/{id}/request': {
+        parameters: [idParam('id')],
+        post: {
+          summary: 'Ad-hoc custom action',
+          requestBody: json({ $ref: '#/components/schemas/RequestInput' }),
+          responses: { '200': ok('The upstream answer: { status, headers, body }'), ...errors, '502': { description: 'Upstream failed' }, '503': { description: 'Breaker open' } },
+        },
+      },
+      '/actions/{id}/run': {
+        parameters: [idParam('id')],
+        post: { summary: 'Run a saved action', requestBody: json({ $ref: '#/components/schemas/ActionRun' }), responses: { '200': ok('The upstream answer'), ...errors } },
+      },
+      '/logs': {
+        get: {
+          summary: 'Log entries, newest first',
+          parameters: [
+            ...page,
+            { name: 'connector', in: 'query', schema: { type: 'string' } },
+            { name: 'connection', in: 'query', schema: { type: 'string' } },
+            { name: 'action', in: 'query', schema: { type: 'string' } },
+          ],
+          responses: { '200': list('A page of log entries'), ...errors },
+        },
+      },
+      '/openapi.json': { get: { summary: 'This document', security: [], responses: { '200': ok('OpenAPI 3') } } },
+    },
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * PostgreSQL schema, one entry per version; `patchbay_migrations` records which versions a
+ * database has. Same tables as the SQLite schema, with PostgreSQL types: BIGINT for epoch-ms
+ * times (parsed back to `number` by the store's int8 parser), JSONB for JSON documents, BOOLEAN
+ * for flags. No `locks` table: `withLock` uses advisory locks.
+ *
+ * @module
+ */
+export const POSTGRES_MIGRATIONS: string[] = [
+  `
+  CREATE TABLE connectors (
+    id TEXT PRIMARY KEY,
+    link_name TEXT NOT NULL,
+    name TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    definition JSONB NOT NULL,
+    secrets TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    version INTEGER NOT NULL,
+    CONSTRAINT connectors_link_name_key UNIQUE (link_name)
+  );
+  CREATE INDEX connectors_created ON connectors (created_at, id);
+  CREATE TABLE connections (
+    id TEXT PRIMARY KEY,
+    connector_id TEXT NOT NULL REFERENCES connectors (id),
+    name TEXT NOT NULL,
+    end_user TEXT,
+    status TEXT NOT NULL,
+    status_message TEXT,
+    identity TEXT,
+    public_values JSONB NOT NULL,
+    secrets TEXT,
+    credentials_version INTEGER NOT NULL,
+    expires_at BIGINT,
+    refresh_expires_at BIGINT,
+    refresh_not_before BIGINT,
+    refresh_failures INTEGER NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  );
+  CREATE INDEX connections_created ON connections (created_at, id);
+  CREATE INDEX connections_connector ON connections (connector_id, created_at);
+  CREATE INDEX connections_end_user ON connections (end_user, created_at);
+  CREATE INDEX connections_refresh_due ON connections (status, expires_at, refresh_expires_at);
+  CREATE TABLE oauth_states (
+    state_hash TEXT PRIMARY KEY,
+    connection_id TEXT NOT NULL,
+    flow TEXT NOT NULL,
+    return_url TEXT,
+    session_id TEXT,
+    expires_at BIGINT NOT NULL
+  );
+  CREATE INDEX oauth_states_connection ON oauth_states (connection_id);
+  CREATE TABLE logs (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    time BIGINT NOT NULL,
+    connector_id TEXT,
+    connection_id TEXT,
+    action_id TEXT,
+    kind TEXT NOT NULL,
+    method TEXT,
+    url TEXT,
+    status INTEGER,
+    duration_ms INTEGER,
+    refreshed BOOLEAN NOT NULL,
+    refresh_outcome TEXT,
+    breaker_state TEXT,
+    error TEXT,
+    detail JSONB
+  );
+  CREATE INDEX logs_connection ON logs (connection_id, seq);
+  CREATE INDEX logs_action ON logs (action_id, seq);
+  CREATE INDEX logs_connector ON logs (connector_id, seq);
+  CREATE TABLE breakers (
+    key TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    failures INTEGER NOT NULL,
+    opened_at BIGINT,
+    retry_at BIGINT,
+    trial_at BIGINT
+  );
+  CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
+]
