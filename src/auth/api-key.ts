@@ -38,14 +38,13 @@ export const apiKeyScheme = defineAuthScheme({
         ),
     })
     .strict(),
-  // The connection stores each value under the param's key: `values[key]`.
-  connectionFields: (s) =>
-    s.params.map((p) => ({ name: fieldNameFor(p.key), label: p.name, type: 'password' })),
+  // SPEC §3: the connection holds one value per param, under the param's `key`.
+  connectionFields: (s) => s.params.map((p) => ({ name: p.key, label: p.name, type: 'password' })),
   canRefresh: () => false,
   connect: () => Promise.resolve({ status: 'connected', credentials: { values: {} } }),
   apply(ctx, request) {
     for (const p of ctx.settings.params) {
-      const value = String(ctx.values[fieldNameFor(p.key)] ?? '')
+      const value = String(ctx.values[p.key] ?? '')
       if (p.in === 'header') request.headers[p.key.toLowerCase()] = value
       else if (p.in === 'query') request.url.searchParams.set(p.key, value)
       else setBodyField(request, p.key, value)
@@ -57,9 +56,3 @@ export const apiKeyScheme = defineAuthScheme({
     form: s.params.filter((p) => p.in === 'form').map((p) => p.key),
   }),
 })
-
-/** A header key like `X-Api-Key` is not a field name; map it to one (`X_Api_Key`). */
-export function fieldNameFor(key: string): string {
-  const name = key.replace(/[^A-Za-z0-9_]/g, '_')
-  return /^[A-Za-z_]/.test(name) ? name : `_${name}`
-}

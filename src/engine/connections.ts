@@ -49,19 +49,30 @@ export interface CallbackOutcome {
 }
 
 /** Runs an identity request through the pipeline; provided by the request service. */
-export type IdentityProbe = (loaded: LoadedConnector, record: ConnectionRecord) => Promise<string | null>
+export type IdentityProbe = (
+  loaded: LoadedConnector,
+  record: ConnectionRecord,
+) => Promise<string | null>
 
 export function hashState(state: string): string {
   return createHash('sha256').update(state).digest('base64url')
 }
 
-export function createConnectionService(ctx: EngineContext, connectors: ConnectorService, credentials: CredentialService) {
+export function createConnectionService(
+  ctx: EngineContext,
+  connectors: ConnectorService,
+  credentials: CredentialService,
+) {
   const { store } = ctx
   let identityProbe: IdentityProbe = () => Promise.resolve(null)
 
   async function find(id: string): Promise<ConnectionRecord> {
     const record = await store.getConnection(id)
-    if (!record) throw new PatchbayError('connection.not_found', `no connection "${id}"; list them with GET /api/v1/connections`)
+    if (!record)
+      throw new PatchbayError(
+        'connection.not_found',
+        `no connection "${id}"; list them with GET /api/v1/connections`,
+      )
     return record
   }
 
@@ -70,7 +81,11 @@ export function createConnectionService(ctx: EngineContext, connectors: Connecto
     const secrets = credentials.open(record)
     return {
       id: record.id,
-      connector: { id: record.connectorId, linkName: connector?.linkName ?? '', name: connector?.name ?? '' },
+      connector: {
+        id: record.connectorId,
+        linkName: connector?.linkName ?? '',
+        name: connector?.name ?? '',
+      },
       name: record.name,
       endUser: record.endUser,
       status: record.status,
@@ -79,13 +94,17 @@ export function createConnectionService(ctx: EngineContext, connectors: Connecto
       values: record.values,
       secretsSet: Object.keys(secrets.values),
       expiresAt: record.expiresAt === null ? null : new Date(record.expiresAt).toISOString(),
-      refreshExpiresAt: record.refreshExpiresAt === null ? null : new Date(record.refreshExpiresAt).toISOString(),
+      refreshExpiresAt:
+        record.refreshExpiresAt === null ? null : new Date(record.refreshExpiresAt).toISOString(),
       createdAt: new Date(record.createdAt).toISOString(),
       updatedAt: new Date(record.updatedAt).toISOString(),
     }
   }
 
-  async function finishConnected(loaded: LoadedConnector, record: ConnectionRecord): Promise<ConnectionRecord> {
+  async function finishConnected(
+    loaded: LoadedConnector,
+    record: ConnectionRecord,
+  ): Promise<ConnectionRecord> {
     try {
       const identity = await identityProbe(loaded, record)
       if (identity !== null) {
@@ -105,9 +124,13 @@ export function createConnectionService(ctx: EngineContext, connectors: Connecto
   /** Wraps errors thrown inside a scheme (or a code connector) so they name the connector. */
   function flowError(err: unknown, loaded: LoadedConnector, what: string): PatchbayError {
     if (isPatchbayError(err)) return err
-    return new PatchbayError('connection.flow_failed', `${what} for the ${loaded.definition.name} connector failed: ${(err as Error).message}`, {
-      cause: err,
-    })
+    return new PatchbayError(
+      'connection.flow_failed',
+      `${what} for the ${loaded.definition.name} connector failed: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    )
   }
 
   return {
@@ -121,12 +144,22 @@ export function createConnectionService(ctx: EngineContext, connectors: Connecto
       const data = parsed.data
       const loaded = await connectors.load(data.connector)
       if (loaded.record.stage !== 'ready') {
-        throw new PatchbayError('connector.not_ready', `the connector "${loaded.definition.name}" is a draft; mark it ready first (POST /api/v1/connectors/${loaded.record.id}/ready)`)
+        throw new PatchbayError(
+          'connector.not_ready',
+          `the connector "${loaded.definition.name}" is a draft; mark it ready first (POST /api/v1/connectors/${loaded.record.id}/ready)`,
+        )
       }
-      const fields = [...loaded.definition.fields, ...loaded.scheme.connectionFields(loaded.settings)]
+      const fields = [
+        ...loaded.definition.fields,
+        ...loaded.scheme.connectionFields(loaded.settings),
+      ]
       const checked = checkValues(fields, data.values)
       if (checked.issues.length) {
-        throw new PatchbayError('connection.invalid_values', checked.issues.map((i) => `${i.path} ${i.rule}`).join('; '), { details: checked.issues })
+        throw new PatchbayError(
+          'connection.invalid_values',
+          checked.issues.map((i) => `${i.path} ${i.rule}`).join('; '),
+          { details: checked.issues },
+        )
       }
       const id = newId('co')
       const now = ctx.now()
@@ -137,7 +170,11 @@ export function createConnectionService(ctx: EngineContext, connectors: Connecto
         outcome = await loaded.scheme.connect(credentials.authContext(loaded, base, secrets))
       } catch (err) {
         const e = flowError(err, loaded, 'connecting')
-        throw new PatchbayError(e.code === 'connection.needs_reauth' ? 'connection.flow_failed' : e.code, redactText(e.message, credentials.redaction(loaded, secrets)), { details: e.details })
+        throw new PatchbayError(
+          e.code === 'connection.needs_reauth' ? 'connection.flow_failed' : e.code,
+          redactText(e.message, credentials.redaction(loaded, secrets)),
+          { details: e.details },
+        )
       }
       const record: ConnectionRecord = {
         id,
@@ -145,7 +182,8 @@ export function createConnectionService(ctx: EngineContext, connectors: Connecto
         name: data.name ?? loaded.definition.name,
         endUser: data.endUser ?? null,
         status: outcome.status === 'connected' ? 'connected' : 'pending',
-        statusMessage: outcome.status === 'pending' ? 'waiting for the user to authorize in the browser' : null,
+        statusMessage:
+          outcome.status === 'pending' ? 'waiting for the user to authorize in the browser' : null,
         identity: null,
         values: checked.public,
         secrets: null,
@@ -159,7 +197,9 @@ export function createConnectionService(ctx: EngineContext, connectors: Connecto
       }
       if (outcome.status === 'connected') {
         const creds = { obtainedAt: now, ...outcome.credentials }
-        Object.assign(record, credentialsColumns(creds), { secrets: credentials.seal(id, { values: checked.secret, credentials: creds }) })
+        Object.assign(record, credentialsColumns(creds), {
+          secrets: credentials.seal(id, { values: checked.secret, credentials: creds }),
+        })
         await store.insertConnection(record)
         return view(await finishConnected(loaded, record), loaded)
       }
@@ -179,7 +219,10 @@ export function createConnectionService(ctx: EngineContext, connectors: Connecto
     },
 
     /** Finishes a browser flow from `/oauth/callback` (state) or `/oauth1/callback` (oauth_token). */
-    async complete(callback: 'oauth' | 'oauth1', params: URLSearchParams): Promise<CallbackOutcome> {
+    async complete(
+      callback: 'oauth' | 'oauth1',
+      params: URLSearchParams,
+    ): Promise<CallbackOutcome> {
       const state = callback === 'oauth' ? params.get('state') : params.get('oauth_token')
       const stored = state ? await store.consumeOAuthState(hashState(state), ctx.now()) : undefined
       if (!stored) {
@@ -190,21 +233,41 @@ export function createConnectionService(ctx: EngineContext, connectors: Connecto
       }
       const record = await find(stored.connectionId)
       const loaded = await connectors.load(record.connectorId)
-      const flow = JSON.parse(ctx.box.open(stored.flow, `flow:${stored.stateHash}`)) as Record<string, string>
+      const flow = JSON.parse(ctx.box.open(stored.flow, `flow:${stored.stateHash}`)) as Record<
+        string,
+        string
+      >
       const secrets = credentials.open(record)
       const fail = async (error: PatchbayError): Promise<CallbackOutcome> => {
         const message = redactText(error.message, credentials.redaction(loaded, secrets))
         await store.updateConnection(record.id, { status: 'error', statusMessage: message })
-        return { connection: await view({ ...record, status: 'error', statusMessage: message }, loaded), returnUrl: stored.returnUrl, sessionId: stored.sessionId, error }
+        return {
+          connection: await view({ ...record, status: 'error', statusMessage: message }, loaded),
+          returnUrl: stored.returnUrl,
+          sessionId: stored.sessionId,
+          error,
+        }
       }
       if (params.has('error')) {
         const description = params.get('error_description')
-        return fail(new PatchbayError('oauth.provider_error', `the provider refused: ${params.get('error')}${description ? ` (${description})` : ''}`))
+        return fail(
+          new PatchbayError(
+            'oauth.provider_error',
+            `the provider refused: ${params.get('error')}${description ? ` (${description})` : ''}`,
+          ),
+        )
       }
-      if (!loaded.scheme.complete) return fail(new PatchbayError('connection.flow_failed', `${loaded.scheme.label} has no browser flow`))
+      if (!loaded.scheme.complete)
+        return fail(
+          new PatchbayError('connection.flow_failed', `${loaded.scheme.label} has no browser flow`),
+        )
       let creds: Credentials
       try {
-        creds = await loaded.scheme.complete(credentials.authContext(loaded, record, secrets), params, flow)
+        creds = await loaded.scheme.complete(
+          credentials.authContext(loaded, record, secrets),
+          params,
+          flow,
+        )
       } catch (err) {
         return fail(flowError(err, loaded, 'authorizing'))
       }
@@ -215,16 +278,28 @@ export function createConnectionService(ctx: EngineContext, connectors: Connecto
         status: 'connected',
         statusMessage: null,
       })
-      if (version === undefined) return fail(new PatchbayError('connection.flow_failed', 'the connection changed during authorization; start again'))
+      if (version === undefined)
+        return fail(
+          new PatchbayError(
+            'connection.flow_failed',
+            'the connection changed during authorization; start again',
+          ),
+        )
       const after = await finishConnected(loaded, (await store.getConnection(record.id))!)
-      return { connection: await view(after, loaded), returnUrl: stored.returnUrl, sessionId: stored.sessionId }
+      return {
+        connection: await view(after, loaded),
+        returnUrl: stored.returnUrl,
+        sessionId: stored.sessionId,
+      }
     },
 
     async get(id: string): Promise<ConnectionView> {
       return view(await find(id))
     },
 
-    async list(filter: Omit<ConnectionFilter, 'connectorId'> & { connector?: string | undefined }): Promise<Page<ConnectionView>> {
+    async list(
+      filter: Omit<ConnectionFilter, 'connectorId'> & { connector?: string | undefined },
+    ): Promise<Page<ConnectionView>> {
       const { connector, ...rest } = filter
       const connectorId = connector ? (await connectors.load(connector)).record.id : undefined
       const page = await store.listConnections({ ...rest, connectorId })
@@ -260,7 +335,13 @@ export function createConnectionService(ctx: EngineContext, connectors: Connecto
           refreshed: false,
           refreshOutcome: null,
           breakerState: null,
-          error: error === undefined ? null : redactText(String(isPatchbayError(error) ? error.message : error), credentials.redaction(loaded, secrets)),
+          error:
+            error === undefined
+              ? null
+              : redactText(
+                  String(isPatchbayError(error) ? error.message : error),
+                  credentials.redaction(loaded, secrets),
+                ),
           detail: { revoked },
         })
       }
@@ -273,9 +354,16 @@ export function createConnectionService(ctx: EngineContext, connectors: Connecto
       const record = await find(id)
       const loaded = await connectors.load(record.connectorId)
       if (!loaded.scheme.refresh || !loaded.scheme.canRefresh(loaded.settings)) {
-        throw new PatchbayError('refresh.unsupported', `${loaded.scheme.label} connections have nothing to refresh`)
+        throw new PatchbayError(
+          'refresh.unsupported',
+          `${loaded.scheme.label} connections have nothing to refresh`,
+        )
       }
-      if (record.status === 'pending') throw new PatchbayError('connection.not_connected', 'the connection is still waiting for authorization')
+      if (record.status === 'pending')
+        throw new PatchbayError(
+          'connection.not_connected',
+          'the connection is still waiting for authorization',
+        )
       return view(await credentials.reacquire(record.id, record.credentialsVersion), loaded)
     },
 

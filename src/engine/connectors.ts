@@ -65,21 +65,38 @@ export function createConnectorService(ctx: EngineContext) {
 
   function schemeFor(type: string, issues: FieldIssue[]): AuthScheme | undefined {
     const scheme = registry.get(type)
-    if (!scheme) issues.push({ path: 'auth.type', rule: `must be one of ${registry.types().join(', ')}` })
+    if (!scheme)
+      issues.push({ path: 'auth.type', rule: `must be one of ${registry.types().join(', ')}` })
     return scheme
   }
 
   /** Validates auth settings; a draft may be incomplete, so only present keys are checked. */
-  function checkAuth(auth: Obj, issues: FieldIssue[]): { auth: Obj & { type: string }; missing: FieldIssue[] } {
-    const common = authCommonSchema.safeParse(Object.fromEntries(AUTH_COMMON_KEYS.filter((k) => k in auth).map((k) => [k, auth[k]])))
+  function checkAuth(
+    auth: Obj,
+    issues: FieldIssue[],
+  ): { auth: Obj & { type: string }; missing: FieldIssue[] } {
+    const common = authCommonSchema.safeParse(
+      Object.fromEntries(AUTH_COMMON_KEYS.filter((k) => k in auth).map((k) => [k, auth[k]])),
+    )
     if (!common.success) issues.push(...toFieldIssues(common.error, 'auth'))
     const type = String(auth.type)
     const scheme = schemeFor(type, issues)
     if (!scheme || !common.success) return { auth: { ...auth, type }, missing: [] }
-    const settings = Object.fromEntries(Object.entries(auth).filter(([k]) => !(AUTH_COMMON_KEYS as readonly string[]).includes(k)))
+    const settings = Object.fromEntries(
+      Object.entries(auth).filter(([k]) => !(AUTH_COMMON_KEYS as readonly string[]).includes(k)),
+    )
     const full = scheme.settings.safeParse(settings)
     if (full.success) return { auth: { ...common.data, ...(full.data as Obj), type }, missing: [] }
-    const shape = scheme.settings.shape as Record<string, { safeParse: (v: unknown) => { success: boolean; data?: unknown; error?: import('zod').ZodError } }>
+    const shape = scheme.settings.shape as Record<
+      string,
+      {
+        safeParse: (v: unknown) => {
+          success: boolean
+          data?: unknown
+          error?: import('zod').ZodError
+        }
+      }
+    >
     const partial: Obj = {}
     for (const [key, value] of Object.entries(settings)) {
       const field = shape[key]
@@ -91,10 +108,16 @@ export function createConnectorService(ctx: EngineContext) {
       if (r.success) partial[key] = r.data
       else if (r.error) issues.push(...toFieldIssues(r.error, `auth.${key}`))
     }
-    return { auth: { ...common.data, ...partial, type }, missing: toFieldIssues(full.error, 'auth') }
+    return {
+      auth: { ...common.data, ...partial, type },
+      missing: toFieldIssues(full.error, 'auth'),
+    }
   }
 
-  function validateDefinition(input: unknown, existing?: { record: ConnectorRecord; secrets: Record<string, string> }): {
+  function validateDefinition(
+    input: unknown,
+    existing?: { record: ConnectorRecord; secrets: Record<string, string> },
+  ): {
     definition: ConnectorDefinition
     secrets: Record<string, string>
     missing: FieldIssue[]
@@ -104,11 +127,16 @@ export function createConnectorService(ctx: EngineContext) {
     const raw = (parsed.success ? parsed.data : input) as Obj
     const authIn = structuredClone((raw.auth ?? {}) as Obj)
     if (typeof authIn.type !== 'string') {
-      if (!issues.some((i) => i.path.startsWith('auth'))) issues.push({ path: 'auth.type', rule: 'is required' })
+      if (!issues.some((i) => i.path.startsWith('auth')))
+        issues.push({ path: 'auth.type', rule: 'is required' })
       throw invalidInput(issues)
     }
     const scheme = registry.get(authIn.type)
-    if (existing && existing.record.definition.auth && (existing.record.definition.auth as Obj).type === authIn.type) {
+    if (
+      existing &&
+      existing.record.definition.auth &&
+      (existing.record.definition.auth as Obj).type === authIn.type
+    ) {
       unmask(authIn, existing.secrets)
     }
     const { auth, missing } = checkAuth(authIn, issues)
@@ -120,24 +148,34 @@ export function createConnectorService(ctx: EngineContext) {
     const schemeFields = scheme ? safeConnectionFields(scheme, auth) : []
     const seen = new Set<string>()
     data.fields.forEach((f, i) => {
-      if (seen.has(f.name)) issues.push({ path: `fields.${i}.name`, rule: `must be unique ("${f.name}" repeats)` })
+      if (seen.has(f.name))
+        issues.push({ path: `fields.${i}.name`, rule: `must be unique ("${f.name}" repeats)` })
       if (schemeFields.some((s) => s.name === f.name)) {
-        issues.push({ path: `fields.${i}.name`, rule: `"${f.name}" is already a field of the ${auth.type} auth type` })
+        issues.push({
+          path: `fields.${i}.name`,
+          rule: `"${f.name}" is already a field of the ${auth.type} auth type`,
+        })
       }
       seen.add(f.name)
     })
     const actionNames = new Set<string>()
     const previous = (existing?.record.definition.actions ?? []) as CustomAction[]
     const actions = data.actions.map((a, i): CustomAction => {
-      if (actionNames.has(a.name)) issues.push({ path: `actions.${i}.name`, rule: `must be unique ("${a.name}" repeats)` })
+      if (actionNames.has(a.name))
+        issues.push({ path: `actions.${i}.name`, rule: `must be unique ("${a.name}" repeats)` })
       actionNames.add(a.name)
       const keep = previous.find((p) => (a.id ? p.id === a.id : p.name === a.name))
-      if (a.id && !keep) issues.push({ path: `actions.${i}.id`, rule: 'is not an action of this connector; omit it for a new action' })
+      if (a.id && !keep)
+        issues.push({
+          path: `actions.${i}.id`,
+          rule: 'is not an action of this connector; omit it for a new action',
+        })
       return { ...a, id: keep?.id ?? newId('act') }
     })
     const known = new Set([...data.fields.map((f) => f.name), ...schemeFields.map((f) => f.name)])
     for (const key of templateKeys(data.baseUrl)) {
-      if (!known.has(key)) issues.push({ path: 'baseUrl', rule: `uses {{${key}}}, which is not a connection field` })
+      if (!known.has(key))
+        issues.push({ path: 'baseUrl', rule: `uses {{${key}}}, which is not a connection field` })
     }
     if (issues.length) throw invalidInput(issues)
 
@@ -159,7 +197,9 @@ export function createConnectorService(ctx: EngineContext) {
   }
 
   function openSecrets(record: ConnectorRecord): Record<string, string> {
-    return record.secrets ? (JSON.parse(box.open(record.secrets, `connector:${record.id}`)) as Record<string, string>) : {}
+    return record.secrets
+      ? (JSON.parse(box.open(record.secrets, `connector:${record.id}`)) as Record<string, string>)
+      : {}
   }
 
   function sealSecrets(id: string, secrets: Record<string, string>): string | null {
@@ -196,7 +236,10 @@ export function createConnectorService(ctx: EngineContext) {
   async function find(idOrLinkName: string): Promise<ConnectorRecord> {
     const record = await store.getConnector(idOrLinkName)
     if (!record) {
-      throw new PatchbayError('connector.not_found', `no connector "${idOrLinkName}"; list them with GET /api/v1/connectors`)
+      throw new PatchbayError(
+        'connector.not_found',
+        `no connector "${idOrLinkName}"; list them with GET /api/v1/connectors`,
+      )
     }
     return record
   }
@@ -243,15 +286,28 @@ export function createConnectorService(ctx: EngineContext) {
       if (patch.auth) {
         const typeChanged = patch.auth.type !== before.auth.type
         if (typeChanged && record.stage === 'ready') {
-          throw new PatchbayError('connector.auth_type_locked', 'the auth type can change only while the connector is a draft', {
-            details: [{ path: 'auth.type', rule: 'is frozen once the connector is ready' }],
-          })
+          throw new PatchbayError(
+            'connector.auth_type_locked',
+            'the auth type can change only while the connector is a draft',
+            {
+              details: [{ path: 'auth.type', rule: 'is frozen once the connector is ready' }],
+            },
+          )
         }
       }
-      const { definition, secrets } = validateDefinition(merged, { record, secrets: existingSecrets })
+      const { definition, secrets } = validateDefinition(merged, {
+        record,
+        secrets: existingSecrets,
+      })
       if (record.stage === 'ready') {
         const connectionCount = await store.countConnections(record.id)
-        checkReadyChange(before, oldAuth, definition, putSecrets(definition.auth, secrets, false), connectionCount)
+        checkReadyChange(
+          before,
+          oldAuth,
+          definition,
+          putSecrets(definition.auth, secrets, false),
+          connectionCount,
+        )
       }
       const next: ConnectorRecord = {
         ...record,
@@ -263,7 +319,10 @@ export function createConnectorService(ctx: EngineContext) {
         version: record.version + 1,
       }
       if (!(await store.updateConnector(next, record.version))) {
-        throw new PatchbayError('connector.frozen', 'the connector changed while this update ran; read it again and retry')
+        throw new PatchbayError(
+          'connector.frozen',
+          'the connector changed while this update ran; read it again and retry',
+        )
       }
       return view(next)
     },
@@ -295,7 +354,10 @@ export function createConnectorService(ctx: EngineContext) {
         version: record.version + 1,
       }
       if (!(await store.updateConnector(next, record.version))) {
-        throw new PatchbayError('connector.frozen', 'the connector changed while this ran; try again')
+        throw new PatchbayError(
+          'connector.frozen',
+          'the connector changed while this ran; try again',
+        )
       }
       return view(next)
     },
@@ -318,10 +380,19 @@ export function createConnectorService(ctx: EngineContext) {
       const record = await find(idOrLinkName)
       const definition = record.definition as unknown as ConnectorDefinition
       const scheme = registry.get(definition.auth.type)
-      if (!scheme) throw new PatchbayError('connector.invalid', `the auth type "${definition.auth.type}" is not available on this server`)
+      if (!scheme)
+        throw new PatchbayError(
+          'connector.invalid',
+          `the auth type "${definition.auth.type}" is not available on this server`,
+        )
       const settings = putSecrets(settingsOf(definition.auth), openSecrets(record), false)
       const parsed = scheme.settings.safeParse(settings)
-      return { record, definition, scheme, settings: parsed.success ? (parsed.data as Obj) : settings }
+      return {
+        record,
+        definition,
+        scheme,
+        settings: parsed.success ? (parsed.data as Obj) : settings,
+      }
     },
 
     breakerOf(def: ConnectorDefinition) {
@@ -334,11 +405,15 @@ export function createConnectorService(ctx: EngineContext) {
 export type ConnectorService = ReturnType<typeof createConnectorService>
 
 export function settingsOf(auth: Obj): Obj {
-  return Object.fromEntries(Object.entries(auth).filter(([k]) => !(AUTH_COMMON_KEYS as readonly string[]).includes(k)))
+  return Object.fromEntries(
+    Object.entries(auth).filter(([k]) => !(AUTH_COMMON_KEYS as readonly string[]).includes(k)),
+  )
 }
 
 function pickCommon(auth: Obj): Obj {
-  return Object.fromEntries(Object.entries(auth).filter(([k]) => (AUTH_COMMON_KEYS as readonly string[]).includes(k)))
+  return Object.fromEntries(
+    Object.entries(auth).filter(([k]) => (AUTH_COMMON_KEYS as readonly string[]).includes(k)),
+  )
 }
 
 function safeConnectionFields(scheme: AuthScheme, settings: Obj): FieldDefinition[] {
@@ -353,14 +428,23 @@ function safeConnectionFields(scheme: AuthScheme, settings: Obj): FieldDefinitio
  * Once ready: auth parameters are frozen (scopes may be added; edited or removed only while no
  * connection exists), as are the base URL, allowed origins and the shape of fields (SPEC §2).
  */
-function checkReadyChange(before: ConnectorDefinition, oldAuth: Obj, after: ConnectorDefinition, newAuth: Obj, connectionCount: number): void {
+function checkReadyChange(
+  before: ConnectorDefinition,
+  oldAuth: Obj,
+  after: ConnectorDefinition,
+  newAuth: Obj,
+  connectionCount: number,
+): void {
   const frozen = (path: string, rule: string): never => {
     throw new PatchbayError('connector.frozen', `${path} ${rule}`, { details: [{ path, rule }] })
   }
   const { scopes: oldScopes, ...oldRest } = oldAuth
   const { scopes: newScopes, ...newRest } = newAuth
   if (!isDeepStrictEqual(oldRest, newRest)) {
-    const key = Object.keys({ ...oldRest, ...newRest }).find((k) => !isDeepStrictEqual(oldRest[k], newRest[k])) ?? ''
+    const key =
+      Object.keys({ ...oldRest, ...newRest }).find(
+        (k) => !isDeepStrictEqual(oldRest[k], newRest[k]),
+      ) ?? ''
     frozen(`auth.${key}`, 'is frozen once the connector is ready (only scopes can be added)')
   }
   const olds = (oldScopes ?? []) as unknown[]
@@ -368,15 +452,24 @@ function checkReadyChange(before: ConnectorDefinition, oldAuth: Obj, after: Conn
   if (connectionCount > 0) {
     const kept = olds.every((s, i) => isDeepStrictEqual(s, news[i]))
     if (!kept) {
-      throw new PatchbayError('connector.scopes_locked', 'scopes can be added, but not edited or removed, once a connection exists', {
-        details: [{ path: 'auth.scopes', rule: 'existing scopes are locked while connections exist' }],
-      })
+      throw new PatchbayError(
+        'connector.scopes_locked',
+        'scopes can be added, but not edited or removed, once a connection exists',
+        {
+          details: [
+            { path: 'auth.scopes', rule: 'existing scopes are locked while connections exist' },
+          ],
+        },
+      )
     }
   }
   if (before.baseUrl !== after.baseUrl) frozen('baseUrl', 'is frozen once the connector is ready')
-  if (!isDeepStrictEqual(before.allowedOrigins, after.allowedOrigins)) frozen('allowedOrigins', 'is frozen once the connector is ready')
-  if (before.linkName !== after.linkName) frozen('linkName', 'is frozen once the connector is ready')
-  const shape = (fs: FieldDefinition[]): unknown => fs.map(({ label: _l, hint: _h, ...rest }) => rest)
+  if (!isDeepStrictEqual(before.allowedOrigins, after.allowedOrigins))
+    frozen('allowedOrigins', 'is frozen once the connector is ready')
+  if (before.linkName !== after.linkName)
+    frozen('linkName', 'is frozen once the connector is ready')
+  const shape = (fs: FieldDefinition[]): unknown =>
+    fs.map(({ label: _l, hint: _h, ...rest }) => rest)
   if (!isDeepStrictEqual(shape(before.fields), shape(after.fields))) {
     frozen('fields', 'can only have labels and hints edited once the connector is ready')
   }

@@ -28,7 +28,10 @@ export const REFRESH_AT = 0.85
 const LOCK_TTL_MS = 60_000
 const MAX_BACKOFF_MS = 15 * 60_000
 
-export function createCredentialService(ctx: EngineContext, load: (connectorId: string) => Promise<LoadedConnector>) {
+export function createCredentialService(
+  ctx: EngineContext,
+  load: (connectorId: string) => Promise<LoadedConnector>,
+) {
   const { store, box } = ctx
   const inflight = new Map<string, Promise<ConnectionRecord>>()
 
@@ -41,13 +44,21 @@ export function createCredentialService(ctx: EngineContext, load: (connectorId: 
     return box.seal(JSON.stringify(secrets), `connection:${id}`)
   }
 
-  function authContext(loaded: LoadedConnector, record: Pick<ConnectionRecord, 'id' | 'values'>, secrets: ConnectionSecrets): AuthContext {
+  function authContext(
+    loaded: LoadedConnector,
+    record: Pick<ConnectionRecord, 'id' | 'values'>,
+    secrets: ConnectionSecrets,
+  ): AuthContext {
     const fields = [...loaded.definition.fields, ...loaded.scheme.connectionFields(loaded.settings)]
     const actx: AuthContext = {
       settings: loaded.settings,
       values: { ...record.values, ...secrets.values },
       credentials: secrets.credentials,
-      render: (template) => renderTemplate(template, { ...templateScope(fields, actx.values), ...actx.credentials.values }),
+      render: (template) =>
+        renderTemplate(template, {
+          ...templateScope(fields, actx.values),
+          ...actx.credentials.values,
+        }),
       http: ctx.http,
       connectorName: loaded.definition.name,
       connectionId: record.id,
@@ -77,7 +88,14 @@ export function createCredentialService(ctx: EngineContext, load: (connectorId: 
     return r
   }
 
-  async function logRefresh(record: ConnectionRecord, outcome: string, error: unknown, started: number, loaded: LoadedConnector, secrets: ConnectionSecrets) {
+  async function logRefresh(
+    record: ConnectionRecord,
+    outcome: string,
+    error: unknown,
+    started: number,
+    loaded: LoadedConnector,
+    secrets: ConnectionSecrets,
+  ) {
     const r = redaction(loaded, secrets)
     await store
       .appendLog({
@@ -94,10 +112,18 @@ export function createCredentialService(ctx: EngineContext, load: (connectorId: 
         refreshed: outcome === 'refreshed',
         refreshOutcome: outcome,
         breakerState: null,
-        error: error === undefined ? null : redactText(isPatchbayError(error) ? `${error.code}: ${error.message}` : String(error), r),
+        error:
+          error === undefined
+            ? null
+            : redactText(
+                isPatchbayError(error) ? `${error.code}: ${error.message}` : String(error),
+                r,
+              ),
         detail: null,
       })
-      .catch((err: unknown) => console.error('patchbay: could not log a refresh:', (err as Error).message))
+      .catch((err: unknown) =>
+        console.error('patchbay: could not log a refresh:', (err as Error).message),
+      )
   }
 
   /**
@@ -110,7 +136,8 @@ export function createCredentialService(ctx: EngineContext, load: (connectorId: 
     const flight = store
       .withLock(`refresh:${connectionId}`, LOCK_TTL_MS, async () => {
         const current = await store.getConnection(connectionId)
-        if (!current) throw new PatchbayError('connection.not_found', `no connection "${connectionId}"`)
+        if (!current)
+          throw new PatchbayError('connection.not_found', `no connection "${connectionId}"`)
         if (current.credentialsVersion !== staleVersion) return current // another caller refreshed
         if (current.status === 'needs_reauth') throw needsReauth(current.statusMessage)
         const now = ctx.now()
@@ -124,10 +151,17 @@ export function createCredentialService(ctx: EngineContext, load: (connectorId: 
         const loaded = await load(current.connectorId)
         const secrets = open(current)
         const started = performance.now()
-        if (!loaded.scheme.refresh) throw new PatchbayError('refresh.unsupported', `${loaded.scheme.label} credentials cannot be refreshed`)
+        if (!loaded.scheme.refresh)
+          throw new PatchbayError(
+            'refresh.unsupported',
+            `${loaded.scheme.label} credentials cannot be refreshed`,
+          )
         try {
           const credentials = await loaded.scheme.refresh(authContext(loaded, current, secrets))
-          const next: ConnectionSecrets = { values: secrets.values, credentials: { obtainedAt: ctx.now(), ...credentials } }
+          const next: ConnectionSecrets = {
+            values: secrets.values,
+            credentials: { obtainedAt: ctx.now(), ...credentials },
+          }
           const version = await store.updateCredentials(current.id, current.credentialsVersion, {
             secrets: seal(current.id, next),
             expiresAt: credentials.expiresAt ?? null,
@@ -135,18 +169,31 @@ export function createCredentialService(ctx: EngineContext, load: (connectorId: 
             status: 'connected',
             statusMessage: null,
           })
-          await logRefresh(current, 'refreshed', undefined, started, loaded, { values: secrets.values, credentials: { values: { ...secrets.credentials.values, ...credentials.values } } })
+          await logRefresh(current, 'refreshed', undefined, started, loaded, {
+            values: secrets.values,
+            credentials: { values: { ...secrets.credentials.values, ...credentials.values } },
+          })
           const after = await store.getConnection(current.id)
-          if (version === undefined || !after) throw new PatchbayError('refresh.failed', 'the connection changed during the refresh; try again')
+          if (version === undefined || !after)
+            throw new PatchbayError(
+              'refresh.failed',
+              'the connection changed during the refresh; try again',
+            )
           return after
         } catch (err) {
           const failure = classify(err, loaded.definition.name)
           if (failure.code === 'connection.needs_reauth') {
-            await store.updateConnection(current.id, { status: 'needs_reauth', statusMessage: failure.message })
+            await store.updateConnection(current.id, {
+              status: 'needs_reauth',
+              statusMessage: failure.message,
+            })
           } else {
             const failures = current.refreshFailures + 1
             const backoff = Math.min(1000 * 2 ** failures, MAX_BACKOFF_MS) * (0.5 + Math.random())
-            await store.updateConnection(current.id, { refreshFailures: failures, refreshNotBefore: ctx.now() + Math.round(backoff) })
+            await store.updateConnection(current.id, {
+              refreshFailures: failures,
+              refreshNotBefore: ctx.now() + Math.round(backoff),
+            })
           }
           await logRefresh(current, `failed: ${failure.code}`, failure, started, loaded, secrets)
           throw failure
@@ -162,20 +209,28 @@ export function createCredentialService(ctx: EngineContext, load: (connectorId: 
     let current = record
     let secrets = open(record)
     const canRefresh = Boolean(loaded.scheme.refresh) && loaded.scheme.canRefresh(loaded.settings)
-    const extra = loaded.definition.auth.extra as { headers?: Record<string, string>; query?: Record<string, string> } | undefined
+    const extra = loaded.definition.auth.extra as
+      { headers?: Record<string, string>; query?: Record<string, string> } | undefined
     const binding: AuthBinding = {
       canRefresh,
       async apply(request: OutgoingRequest) {
         const actx = authContext(loaded, current, secrets)
+        // extra query goes on before the scheme so signing schemes (OAuth1, SigV4) cover it.
+        for (const [k, v] of Object.entries(extra?.query ?? {}))
+          request.url.searchParams.set(k, actx.render(v))
         try {
           await loaded.scheme.apply(actx, request)
         } catch (err) {
           throw isPatchbayError(err)
             ? err
-            : new PatchbayError('connector.code_error', `the ${loaded.definition.name} connector's auth failed to apply: ${(err as Error).message}`, { cause: err })
+            : new PatchbayError(
+                'connector.code_error',
+                `the ${loaded.definition.name} connector's auth failed to apply: ${(err as Error).message}`,
+                { cause: err },
+              )
         }
-        for (const [k, v] of Object.entries(extra?.headers ?? {})) request.headers[k.toLowerCase()] = actx.render(v)
-        for (const [k, v] of Object.entries(extra?.query ?? {})) request.url.searchParams.set(k, actx.render(v))
+        for (const [k, v] of Object.entries(extra?.headers ?? {}))
+          request.headers[k.toLowerCase()] = actx.render(v)
       },
       async reacquire() {
         current = await reacquire(current.id, current.credentialsVersion)
@@ -192,7 +247,10 @@ export function createCredentialService(ctx: EngineContext, load: (connectorId: 
           return { refreshed: true, outcome: 'refreshed ahead of expiry' }
         } catch (err) {
           if (now < expiresAt && !isPatchbayError(err, 'connection.needs_reauth')) {
-            return { refreshed: false, outcome: 'early refresh failed; the current token still works' }
+            return {
+              refreshed: false,
+              outcome: 'early refresh failed; the current token still works',
+            }
           }
           throw err
         }
@@ -208,13 +266,20 @@ export function createCredentialService(ctx: EngineContext, load: (connectorId: 
 export type CredentialService = ReturnType<typeof createCredentialService>
 
 export function needsReauth(message: string | null): PatchbayError {
-  return new PatchbayError('connection.needs_reauth', message ?? 'the connection must be authorized again: reconnect it')
+  return new PatchbayError(
+    'connection.needs_reauth',
+    message ?? 'the connection must be authorized again: reconnect it',
+  )
 }
 
 function classify(err: unknown, connectorName: string): PatchbayError {
   if (isPatchbayError(err)) return err
-  return new PatchbayError('refresh.failed', `the ${connectorName} connector's refresh failed: ${(err as Error).message}`, {
-    cause: err,
-    details: { transient: true },
-  })
+  return new PatchbayError(
+    'refresh.failed',
+    `the ${connectorName} connector's refresh failed: ${(err as Error).message}`,
+    {
+      cause: err,
+      details: { transient: true },
+    },
+  )
 }

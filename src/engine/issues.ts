@@ -36,7 +36,9 @@ function ruleText(issue: z.core.$ZodIssue): string {
     case 'invalid_value':
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`
     case 'invalid_format':
-      return issue.message && !issue.message.startsWith('Invalid') ? issue.message : `must be a valid ${issue.format}`
+      return issue.message && !issue.message.startsWith('Invalid')
+        ? issue.message
+        : `must be a valid ${issue.format}`
     default:
       return issue.message
   }

@@ -54,7 +54,9 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
   const env = options.env ?? process.env
   const dataDir = resolve(options.dataDir ?? env.PATCHBAY_DATA_DIR ?? '.patchbay')
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
-  const store = options.store ?? (await openStore({ dataDir, databaseUrl: options.databaseUrl ?? env.PATCHBAY_DATABASE_URL }))
+  const store =
+    options.store ??
+    (await openStore({ dataDir, databaseUrl: options.databaseUrl ?? env.PATCHBAY_DATABASE_URL }))
   const box = createSecretBox(options.secretKeys ?? loadSecretKeys(dataDir, env))
   const registry: AuthRegistry = createBuiltinRegistry(options.schemes ?? [])
   const dispatcher = options.dispatcher ?? defaultDispatcher()
@@ -97,7 +99,13 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
   const interval = options.refreshIntervalMs ?? 30_000
   let timer: NodeJS.Timeout | undefined
   if (interval > 0) {
-    timer = setInterval(() => void refreshDue().catch((err: unknown) => console.error('patchbay: background refresh:', (err as Error).message)), interval)
+    timer = setInterval(
+      () =>
+        void refreshDue().catch((err: unknown) =>
+          console.error('patchbay: background refresh:', (err as Error).message),
+        ),
+      interval,
+    )
     timer.unref()
   }
 
@@ -106,7 +114,8 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
     ensureKey(): { key: string; generated: boolean; file?: string } {
       if (env.PATCHBAY_ADMIN_KEY) return { key: env.PATCHBAY_ADMIN_KEY, generated: false }
       const file = join(dataDir, 'admin.key')
-      if (existsSync(file)) return { key: readFileSync(file, 'utf8').trim(), generated: false, file }
+      if (existsSync(file))
+        return { key: readFileSync(file, 'utf8').trim(), generated: false, file }
       const key = `pbk_${randomBytes(32).toString('base64url')}`
       writeFileSync(file, key + '\n', { mode: 0o600, flag: 'wx' })
       return { key, generated: true, file }
@@ -129,8 +138,15 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
     connections: {
       create: connections.create,
       get: connections.get,
-      list: (filter: { connector?: string; endUser?: string; status?: ConnectionStatus; limit?: number; cursor?: string } = {}) =>
-        connections.list({ ...filter, ...pageQuery(filter) }),
+      list: (
+        filter: {
+          connector?: string
+          endUser?: string
+          status?: ConnectionStatus
+          limit?: number
+          cursor?: string
+        } = {},
+      ) => connections.list({ ...filter, ...pageQuery(filter) }),
       delete: connections.delete,
       test: requests.test,
       refresh: connections.refresh,
@@ -143,14 +159,25 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
       find: requests.findAction,
     },
     logs: {
-      async list(filter: { connector?: string; connection?: string; action?: string; limit?: number; cursor?: string } = {}): Promise<Page<LogView>> {
+      async list(
+        filter: {
+          connector?: string
+          connection?: string
+          action?: string
+          limit?: number
+          cursor?: string
+        } = {},
+      ): Promise<Page<LogView>> {
         const page = await store.listLogs({
           ...pageQuery(filter),
           connectorId: filter.connector,
           connectionId: filter.connection,
           actionId: filter.action,
         })
-        return { ...page, items: page.items.map((l) => ({ ...l, time: new Date(l.time).toISOString() })) }
+        return {
+          ...page,
+          items: page.items.map((l) => ({ ...l, time: new Date(l.time).toISOString() })),
+        }
       },
     },
     admin: {
@@ -172,8 +199,13 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
 
 export type Patchbay = Awaited<ReturnType<typeof createPatchbay>>
 
-function pageQuery(q: { limit?: number | string | undefined; cursor?: string | undefined }): { limit: number; cursor?: string } {
+function pageQuery(q: { limit?: number | string | undefined; cursor?: string | undefined }): {
+  limit: number
+  cursor?: string
+} {
   const parsed = listQuerySchema.safeParse({ limit: q.limit, cursor: q.cursor })
   if (!parsed.success) throw invalidInput(toFieldIssues(parsed.error))
-  return parsed.data.cursor ? { limit: parsed.data.limit, cursor: parsed.data.cursor } : { limit: parsed.data.limit }
+  return parsed.data.cursor
+    ? { limit: parsed.data.limit, cursor: parsed.data.cursor }
+    : { limit: parsed.data.limit }
 }

@@ -5,7 +5,12 @@
  * @module
  */
 import type { Readable } from 'node:stream'
-import { actionRunSchema, requestInputSchema, type CustomAction, type RequestInput } from '../connector/schema.js'
+import {
+  actionRunSchema,
+  requestInputSchema,
+  type CustomAction,
+  type RequestInput,
+} from '../connector/schema.js'
 import { PatchbayError, invalidInput } from '../errors.js'
 import { parseBody } from '../lib/http-client.js'
 import type { OutgoingRequest, RequestBody } from '../lib/request.js'
@@ -54,7 +59,9 @@ export function createRequestService(
   }
 
   function baseUrlOf(loaded: LoadedConnector, scope: Obj): URL {
-    const rendered = renderTemplate(loaded.definition.baseUrl, scope, { encode: encodeURIComponent })
+    const rendered = renderTemplate(loaded.definition.baseUrl, scope, {
+      encode: encodeURIComponent,
+    })
     const base = new URL(rendered)
     if (!base.pathname.endsWith('/')) base.pathname += '/'
     return base
@@ -66,13 +73,17 @@ export function createRequestService(
       try {
         url = new URL(raw.url)
       } catch {
-        throw invalidInput([{ path: 'url', rule: 'must be an absolute URL with a scheme (or give a path instead)' }])
+        throw invalidInput([
+          { path: 'url', rule: 'must be an absolute URL with a scheme (or give a path instead)' },
+        ])
       }
-      if (!/^https?:$/.test(url.protocol)) throw invalidInput([{ path: 'url', rule: 'must use http or https' }])
+      if (!/^https?:$/.test(url.protocol))
+        throw invalidInput([{ path: 'url', rule: 'must use http or https' }])
       return url
     }
     const path = (raw.path ?? '').replace(/^\/+/, '')
-    if (/^[a-z][a-z0-9+.-]*:/i.test(path)) throw invalidInput([{ path: 'path', rule: 'must be a path; give an absolute URL as url' }])
+    if (/^[a-z][a-z0-9+.-]*:/i.test(path))
+      throw invalidInput([{ path: 'path', rule: 'must be a path; give an absolute URL as url' }])
     return new URL(path, base)
   }
 
@@ -84,7 +95,10 @@ export function createRequestService(
   ): Promise<PipelineResult & { refreshed: boolean }> {
     if (record.status === 'needs_reauth') throw needsReauth(record.statusMessage)
     if (record.status !== 'connected') {
-      throw new PatchbayError('connection.not_connected', `the connection is ${record.status}${record.statusMessage ? `: ${record.statusMessage}` : ''}`)
+      throw new PatchbayError(
+        'connection.not_connected',
+        `the connection is ${record.status}${record.statusMessage ? `: ${record.statusMessage}` : ''}`,
+      )
     }
     const scope = scopeOf(loaded, record)
     const base = baseUrlOf(loaded, scope)
@@ -95,31 +109,60 @@ export function createRequestService(
     }
     const headers: Record<string, string> = {}
     for (const [k, v] of Object.entries(raw.headers ?? {})) headers[k.toLowerCase()] = v
-    const request: OutgoingRequest = { method: raw.method.toUpperCase(), url, headers, body: raw.body ?? { kind: 'none' } }
-    const auth = loaded.definition.auth as { refreshOn?: PipelineContext['refreshOn']; detectOn?: PipelineContext['detectOn'] }
+    const request: OutgoingRequest = {
+      method: raw.method.toUpperCase(),
+      url,
+      headers,
+      body: raw.body ?? { kind: 'none' },
+    }
+    const auth = loaded.definition.auth as {
+      refreshOn?: PipelineContext['refreshOn']
+      detectOn?: PipelineContext['detectOn']
+    }
     const pctx: PipelineContext = {
       request,
-      allowedOrigins: new Set([base.origin, ...(loaded.definition.allowedOrigins ?? []).map((o) => new URL(o).origin)]),
+      allowedOrigins: new Set([
+        base.origin,
+        ...(loaded.definition.allowedOrigins ?? []).map((o) => new URL(o).origin),
+      ]),
       auth: credentials.bind(loaded, record),
       refreshOn: auth.refreshOn,
       detectOn: auth.detectOn,
-      breakerKey: options.actionId ? `action:${loaded.record.id}:${options.actionId}` : `connection:${record.id}`,
+      breakerKey: options.actionId
+        ? `action:${loaded.record.id}:${options.actionId}`
+        : `connection:${record.id}`,
       breaker: connectors.breakerOf(loaded.definition),
       stream: options.stream,
       timeoutMs: ctx.timeoutMs,
       store: ctx.store,
       log: { connectorId: loaded.record.id, connectionId: record.id, actionId: options.actionId },
-      meta: { refreshed: false, refreshOutcome: null, breakerState: null, credentialsWithheld: false, redirects: 0 },
+      meta: {
+        refreshed: false,
+        refreshOutcome: null,
+        breakerState: null,
+        credentialsWithheld: false,
+        redirects: 0,
+      },
     }
     const result = await ctx.pipeline(pctx)
     return { ...result, refreshed: pctx.meta.refreshed }
   }
 
-  async function envelope(result: PipelineResult & { refreshed: boolean }): Promise<RequestOutcome> {
+  async function envelope(
+    result: PipelineResult & { refreshed: boolean },
+  ): Promise<RequestOutcome> {
     const bytes = Buffer.from(await bufferBody(result))
     const type = String(result.headers['content-type'] ?? '')
-    const textual = bytes.byteLength === 0 || /json|text|xml|x-www-form-urlencoded|javascript/i.test(type) || (!type && isUtf8(bytes))
-    const out: RequestOutcome = { status: result.status, headers: result.headers, body: null, refreshed: result.refreshed }
+    const textual =
+      bytes.byteLength === 0 ||
+      /json|text|xml|x-www-form-urlencoded|javascript/i.test(type) ||
+      (!type && isUtf8(bytes))
+    const out: RequestOutcome = {
+      status: result.status,
+      headers: result.headers,
+      body: null,
+      refreshed: result.refreshed,
+    }
     if (!textual) {
       out.body = bytes.toString('base64')
       out.bodyEncoding = 'base64'
@@ -127,11 +170,14 @@ export function createRequestService(
       const text = bytes.toString('utf8')
       out.body = /json/i.test(type) ? parseBody(text, 'application/json') : text
     }
-    if (result.detected) out.error = { code: result.detected.code, message: result.detected.message }
+    if (result.detected)
+      out.error = { code: result.detected.code, message: result.detected.message }
     return out
   }
 
-  async function loadFor(connectionId: string): Promise<{ loaded: LoadedConnector; record: ConnectionRecord }> {
+  async function loadFor(
+    connectionId: string,
+  ): Promise<{ loaded: LoadedConnector; record: ConnectionRecord }> {
     const record = await connections.find(connectionId)
     const loaded = await connectors.load(record.connectorId)
     return { loaded, record }
@@ -153,15 +199,28 @@ export function createRequestService(
       if (!parsed.success) throw invalidInput(toFieldIssues(parsed.error))
       const { loaded, record } = await loadFor(connectionId)
       requireCustomActions(loaded)
-      const result = await execute(loaded, record, toRaw(parsed.data), { actionId: null, stream: false })
+      const result = await execute(loaded, record, toRaw(parsed.data), {
+        actionId: null,
+        stream: false,
+      })
       return envelope(result)
     },
 
     /** `ANY /proxy/:id/*`: the upstream's answer as it is, streamed. */
     async proxy(
       connectionId: string,
-      raw: { method: string; path: string; search: string; headers: Record<string, string>; body: Uint8Array | undefined },
-    ): Promise<{ status: number; headers: Record<string, string | string[]>; body: Uint8Array | Readable }> {
+      raw: {
+        method: string
+        path: string
+        search: string
+        headers: Record<string, string>
+        body: Uint8Array | undefined
+      },
+    ): Promise<{
+      status: number
+      headers: Record<string, string | string[]>
+      body: Uint8Array | Readable
+    }> {
       const { loaded, record } = await loadFor(connectionId)
       requireCustomActions(loaded)
       const headers = { ...raw.headers }
@@ -169,42 +228,83 @@ export function createRequestService(
       const body: RequestBody =
         raw.body && raw.body.byteLength
           ? contentType?.startsWith('application/x-www-form-urlencoded')
-            ? { kind: 'form', fields: [...new URLSearchParams(Buffer.from(raw.body).toString('utf8'))] }
+            ? {
+                kind: 'form',
+                fields: [...new URLSearchParams(Buffer.from(raw.body).toString('utf8'))],
+              }
             : { kind: 'raw', bytes: raw.body }
           : { kind: 'none' }
       const query: Record<string, string[]> = {}
       for (const [k, v] of new URLSearchParams(raw.search)) (query[k] ??= []).push(v)
-      const result = await execute(loaded, record, { method: raw.method, path: raw.path, query, headers, body }, { actionId: null, stream: true })
+      const result = await execute(
+        loaded,
+        record,
+        { method: raw.method, path: raw.path, query, headers, body },
+        { actionId: null, stream: true },
+      )
       return { status: result.status, headers: result.headers, body: result.body }
     },
 
     /** `POST /actions/:id/run`. */
-    async runAction(actionId: string, input: unknown): Promise<RequestOutcome & { action: { id: string; name: string } }> {
+    async runAction(
+      actionId: string,
+      input: unknown,
+    ): Promise<RequestOutcome & { action: { id: string; name: string } }> {
       const parsed = actionRunSchema.safeParse(input)
       if (!parsed.success) throw invalidInput(toFieldIssues(parsed.error))
       const found = await findAction(actionId)
       const { loaded, record } = await loadFor(parsed.data.connection)
       if (record.connectorId !== found.connectorId) {
-        throw invalidInput([{ path: 'connection', rule: `must be a connection of the action's connector (${found.connectorId})` }])
+        throw invalidInput([
+          {
+            path: 'connection',
+            rule: `must be a connection of the action's connector (${found.connectorId})`,
+          },
+        ])
       }
       const action = found.action
       const checked = checkValues(action.inputs, parsed.data.inputs, 'inputs')
       if (checked.issues.length) {
-        throw new PatchbayError('action.invalid_inputs', checked.issues.map((i) => `${i.path} ${i.rule}`).join('; '), { details: checked.issues })
+        throw new PatchbayError(
+          'action.invalid_inputs',
+          checked.issues.map((i) => `${i.path} ${i.rule}`).join('; '),
+          { details: checked.issues },
+        )
       }
-      const scope = { ...scopeOf(loaded, record), input: templateScope(action.inputs, { ...checked.public, ...checked.secret }) }
+      const scope = {
+        ...scopeOf(loaded, record),
+        input: templateScope(action.inputs, { ...checked.public, ...checked.secret }),
+      }
       let raw: RawRequest
       try {
         raw = {
           method: action.method,
           path: renderTemplate(action.path, scope, { encode: encodeURIComponent }),
-          query: action.query ? (renderDeep(action.query, scope) as Record<string, string>) : undefined,
-          headers: action.headers ? (renderDeep(action.headers, scope) as Record<string, string>) : undefined,
-          body: action.body === undefined ? undefined : toBody(renderDeep(action.body, scope), action.headers),
+          query: action.query
+            ? (renderDeep(action.query, scope) as Record<string, string>)
+            : undefined,
+          headers: action.headers
+            ? (renderDeep(action.headers, scope) as Record<string, string>)
+            : undefined,
+          body:
+            action.body === undefined
+              ? undefined
+              : toBody(renderDeep(action.body, scope), action.headers),
         }
       } catch (err) {
         if (err instanceof MissingTemplateValue) {
-          throw new PatchbayError('action.invalid_inputs', `the action uses {{${err.key}}}, which has no value`, { details: [{ path: `inputs.${err.key.replace(/^input\./, '')}`, rule: 'is required by the action' }] })
+          throw new PatchbayError(
+            'action.invalid_inputs',
+            `the action uses {{${err.key}}}, which has no value`,
+            {
+              details: [
+                {
+                  path: `inputs.${err.key.replace(/^input\./, '')}`,
+                  rule: 'is required by the action',
+                },
+              ],
+            },
+          )
         }
         throw err
       }
@@ -214,18 +314,39 @@ export function createRequestService(
     },
 
     /** `POST /connections/:id/test`: the identity request, or a GET of the base URL. */
-    async test(connectionId: string): Promise<{ ok: boolean; status: number | null; identity: string | null; message: string }> {
+    async test(
+      connectionId: string,
+    ): Promise<{ ok: boolean; status: number | null; identity: string | null; message: string }> {
       const { loaded, record } = await loadFor(connectionId)
       const identity = loaded.definition.identity
       try {
-        const result = await execute(loaded, record, { method: identity?.method ?? 'GET', path: identity?.path ?? '' }, { actionId: null, stream: false })
+        const result = await execute(
+          loaded,
+          record,
+          { method: identity?.method ?? 'GET', path: identity?.path ?? '' },
+          { actionId: null, stream: false },
+        )
         const out = await envelope(result)
         const ok = out.status < 400 && !out.error
         const who = ok && identity ? identityValue(out.body, identity.valuePath) : null
-        if (who !== null && who !== record.identity) await ctx.store.updateConnection(record.id, { identity: who })
-        return { ok, status: out.status, identity: who ?? record.identity, message: ok ? 'the connection works' : (out.error?.message ?? `the API answered ${out.status}`) }
+        if (who !== null && who !== record.identity)
+          await ctx.store.updateConnection(record.id, { identity: who })
+        return {
+          ok,
+          status: out.status,
+          identity: who ?? record.identity,
+          message: ok
+            ? 'the connection works'
+            : (out.error?.message ?? `the API answered ${out.status}`),
+        }
       } catch (err) {
-        if (err instanceof PatchbayError) return { ok: false, status: null, identity: record.identity, message: `${err.code}: ${err.message}` }
+        if (err instanceof PatchbayError)
+          return {
+            ok: false,
+            status: null,
+            identity: record.identity,
+            message: `${err.code}: ${err.message}`,
+          }
         throw err
       }
     },
@@ -234,7 +355,12 @@ export function createRequestService(
     async identityOf(loaded: LoadedConnector, record: ConnectionRecord): Promise<string | null> {
       const identity = loaded.definition.identity
       if (!identity) return null
-      const result = await execute(loaded, record, { method: identity.method, path: identity.path }, { actionId: null, stream: false })
+      const result = await execute(
+        loaded,
+        record,
+        { method: identity.method, path: identity.path },
+        { actionId: null, stream: false },
+      )
       const out = await envelope(result)
       return out.status < 400 ? identityValue(out.body, identity.valuePath) : null
     },
@@ -242,17 +368,24 @@ export function createRequestService(
     findAction,
   }
 
-  async function findAction(actionId: string): Promise<{ connectorId: string; action: CustomAction }> {
+  async function findAction(
+    actionId: string,
+  ): Promise<{ connectorId: string; action: CustomAction }> {
     let cursor: string | undefined
     do {
       const page = await ctx.store.listConnectors({ limit: 200, cursor })
       for (const c of page.items) {
-        const action = ((c.definition.actions ?? []) as CustomAction[]).find((a) => a.id === actionId)
+        const action = ((c.definition.actions ?? []) as CustomAction[]).find(
+          (a) => a.id === actionId,
+        )
         if (action) return { connectorId: c.id, action }
       }
       cursor = page.nextCursor
     } while (cursor)
-    throw new PatchbayError('action.not_found', `no saved action "${actionId}"; actions are listed on their connector`)
+    throw new PatchbayError(
+      'action.not_found',
+      `no saved action "${actionId}"; actions are listed on their connector`,
+    )
   }
 
   return service
@@ -261,7 +394,9 @@ export function createRequestService(
 export type RequestService = ReturnType<typeof createRequestService>
 
 function identityValue(body: unknown, path: string): string | null {
-  const v = path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Obj)[k] : undefined), body)
+  const v = path
+    .split('.')
+    .reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Obj)[k] : undefined), body)
   return v === undefined || v === null ? null : String(v)
 }
 
@@ -272,7 +407,12 @@ function toRaw(input: RequestInput): RawRequest {
     url: input.url,
     query: input.query,
     headers: input.headers,
-    body: input.body === undefined ? undefined : input.bodyEncoding === 'base64' ? base64Body(input.body) : toBody(input.body, input.headers),
+    body:
+      input.body === undefined
+        ? undefined
+        : input.bodyEncoding === 'base64'
+          ? base64Body(input.body)
+          : toBody(input.body, input.headers),
   }
 }
 
@@ -284,11 +424,23 @@ function base64Body(body: unknown): RequestBody {
 }
 
 function toBody(body: unknown, headers: Record<string, string> | undefined): RequestBody {
-  const type = Object.entries(headers ?? {}).find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? ''
+  const type =
+    Object.entries(headers ?? {}).find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? ''
   if (type.startsWith('application/x-www-form-urlencoded') && body && typeof body === 'object') {
-    return { kind: 'form', fields: Object.entries(body as Obj).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]) }
+    return {
+      kind: 'form',
+      fields: Object.entries(body as Obj).map(([k, v]) => [
+        k,
+        typeof v === 'string' ? v : JSON.stringify(v),
+      ]),
+    }
   }
-  if (typeof body === 'string' && !/json/i.test(type)) return { kind: 'raw', bytes: Buffer.from(body), contentType: type || 'text/plain; charset=utf-8' }
+  if (typeof body === 'string' && !/json/i.test(type))
+    return {
+      kind: 'raw',
+      bytes: Buffer.from(body),
+      contentType: type || 'text/plain; charset=utf-8',
+    }
   return { kind: 'json', value: body }
 }
 

@@ -15,12 +15,19 @@ export interface CheckedValues {
   issues: FieldIssue[]
 }
 
-export function checkValues(fields: FieldDefinition[], values: Obj, prefix = 'values'): CheckedValues {
+export function checkValues(
+  fields: FieldDefinition[],
+  values: Obj,
+  prefix = 'values',
+): CheckedValues {
   const out: CheckedValues = { public: {}, secret: {}, issues: [] }
   const byName = new Map(fields.map((f) => [f.name, f]))
   for (const key of Object.keys(values)) {
     if (!byName.has(key)) {
-      out.issues.push({ path: `${prefix}.${key}`, rule: `is not a field of this connector (fields: ${[...byName.keys()].join(', ') || 'none'})` })
+      out.issues.push({
+        path: `${prefix}.${key}`,
+        rule: `is not a field of this connector (fields: ${[...byName.keys()].join(', ') || 'none'})`,
+      })
     }
   }
   for (const f of fields) {
@@ -66,12 +73,15 @@ function checkOne(f: FieldDefinition, v: unknown, path: string, issues: FieldIss
       return typeof v === 'boolean' ? v : bad('must be true or false')
     case 'select': {
       const allowed = (f.options ?? []).map((o) => o[1])
-      return typeof v === 'string' && allowed.includes(v) ? v : bad(`must be one of ${allowed.join(', ')}`)
+      return typeof v === 'string' && allowed.includes(v)
+        ? v
+        : bad(`must be one of ${allowed.join(', ')}`)
     }
     case 'multiselect': {
       const allowed = (f.options ?? []).map((o) => o[1])
       const list = typeof v === 'string' ? v.split(f.delimiter ?? ',').filter(Boolean) : v
-      if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) return bad('must be a list of option values')
+      if (!Array.isArray(list) || !list.every((x) => typeof x === 'string'))
+        return bad('must be a list of option values')
       const unknown = list.filter((x) => !allowed.includes(x))
       return unknown.length ? bad(`has values that are not options: ${unknown.join(', ')}`) : list
     }
@@ -86,7 +96,8 @@ export function templateScope(fields: FieldDefinition[], values: Obj): Obj {
   for (const f of fields) {
     const v = values[f.name]
     if (f.type === 'multiselect' && Array.isArray(v)) scope[f.name] = v.join(f.delimiter ?? ',')
-    if (f.type === 'object' && v && typeof v === 'object') scope[f.name] = templateScope(f.properties ?? [], v as Obj)
+    if (f.type === 'object' && v && typeof v === 'object')
+      scope[f.name] = templateScope(f.properties ?? [], v as Obj)
   }
   return scope
 }

@@ -9,6 +9,7 @@ import { bodyLimit } from 'hono/body-limit'
 import type { Patchbay } from '../engine/patchbay.js'
 import { PatchbayError, isPatchbayError } from '../errors.js'
 import { errorResponse } from './http.js'
+import { demoRoutes } from './demo.js'
 import { buildOpenApi } from './openapi.js'
 import { resultPage } from './pages.js'
 import { apiRoutes } from './routes/api.js'
@@ -29,19 +30,42 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
   let openapi: unknown
 
   app.onError((err, c) => errorResponse(c, err))
-  app.notFound((c) => c.json({ error: { code: 'input.invalid', message: `no route ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404))
+  app.notFound((c) =>
+    c.json(
+      {
+        error: {
+          code: 'input.invalid',
+          message: `no route ${c.req.method} ${new URL(c.req.url).pathname}`,
+        },
+      },
+      404,
+    ),
+  )
 
   const requireAdmin = async (c: Context, next: () => Promise<void>) => {
     const key = bearer(c)
     if (!key || !(await pb.admin.verify(key))) {
-      throw new PatchbayError('auth.unauthorized', 'send the admin key as "Authorization: Bearer <key>" (printed at first start, or PATCHBAY_ADMIN_KEY)')
+      throw new PatchbayError(
+        'auth.unauthorized',
+        'send the admin key as "Authorization: Bearer <key>" (printed at first start, or PATCHBAY_ADMIN_KEY)',
+      )
     }
     await next()
   }
 
   app.get('/api/v1/openapi.json', (c) => c.json((openapi ??= buildOpenApi(pb.registry, version))))
   app.use('/api/v1/*', requireAdmin)
-  app.use('/api/v1/*', bodyLimit({ maxSize: 5 * 1024 * 1024, onError: (c) => c.json({ error: { code: 'input.invalid', message: 'the request body is over 5 MiB' } }, 413) }))
+  app.use(
+    '/api/v1/*',
+    bodyLimit({
+      maxSize: 5 * 1024 * 1024,
+      onError: (c) =>
+        c.json(
+          { error: { code: 'input.invalid', message: 'the request body is over 5 MiB' } },
+          413,
+        ),
+    }),
+  )
   app.route('/api/v1', apiRoutes(pb))
 
   const callback = (kind: 'oauth' | 'oauth1') => async (c: Context) => {
@@ -56,11 +80,28 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
         return c.redirect(target.href, 302)
       }
       if (outcome.error) {
-        return c.html(resultPage('Authorization failed', `${outcome.connection?.connector.name ?? 'The connector'}: ${outcome.error.message}`, false), 400)
+        return c.html(
+          resultPage(
+            'Authorization failed',
+            `${outcome.connection?.connector.name ?? 'The connector'}: ${outcome.error.message}`,
+            false,
+          ),
+          400,
+        )
       }
-      return c.html(resultPage('Connected', `${outcome.connection?.name ?? 'The connection'} is connected. You can close this window.`, true))
+      return c.html(
+        resultPage(
+          'Connected',
+          `${outcome.connection?.name ?? 'The connection'} is connected. You can close this window.`,
+          true,
+        ),
+      )
     } catch (err) {
-      if (isPatchbayError(err)) return c.html(resultPage('Authorization failed', err.message, false), err.code === 'oauth.state_invalid' ? 400 : 502)
+      if (isPatchbayError(err))
+        return c.html(
+          resultPage('Authorization failed', err.message, false),
+          err.code === 'oauth.state_invalid' ? 400 : 502,
+        )
       throw err
     }
   }
@@ -75,19 +116,51 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
     const headers: Record<string, string> = {}
     c.req.raw.headers.forEach((v, k) => {
       // The admin key and the caller's cookies are ours, never the upstream's.
-      if (!['authorization', 'x-patchbay-key', 'cookie', 'host', 'content-length', 'connection'].includes(k) && !k.startsWith('x-forwarded-')) headers[k] = v
+      if (
+        ![
+          'authorization',
+          'x-patchbay-key',
+          'cookie',
+          'host',
+          'content-length',
+          'connection',
+        ].includes(k) &&
+        !k.startsWith('x-forwarded-')
+      )
+        headers[k] = v
     })
-    const body = ['GET', 'HEAD'].includes(c.req.method) ? undefined : new Uint8Array(await c.req.arrayBuffer())
-    const res = await pb.connections.proxy(id, { method: c.req.method, path, search: url.search, headers, body })
+    const body = ['GET', 'HEAD'].includes(c.req.method)
+      ? undefined
+      : new Uint8Array(await c.req.arrayBuffer())
+    const res = await pb.connections.proxy(id, {
+      method: c.req.method,
+      path,
+      search: url.search,
+      headers,
+      body,
+    })
     const out = new Headers()
-    for (const [k, v] of Object.entries(res.headers)) for (const item of Array.isArray(v) ? v : [v]) out.append(k, item)
-    const stream: BodyInit = res.body instanceof Uint8Array ? Buffer.from(res.body) : (Readable.toWeb(res.body) as ReadableStream)
-    return new Response([204, 304].includes(res.status) || c.req.method === 'HEAD' ? null : stream, { status: res.status, headers: out })
+    for (const [k, v] of Object.entries(res.headers))
+      for (const item of Array.isArray(v) ? v : [v]) out.append(k, item)
+    const stream: BodyInit =
+      res.body instanceof Uint8Array
+        ? Buffer.from(res.body)
+        : (Readable.toWeb(res.body) as ReadableStream)
+    return new Response(
+      [204, 304].includes(res.status) || c.req.method === 'HEAD' ? null : stream,
+      { status: res.status, headers: out },
+    )
   })
+
+  app.route('/demo/api', demoRoutes())
 
   app.get('/', (c) =>
     c.html(
-      resultPage('Patchbay', 'The API is at /api/v1 (see /api/v1/openapi.json). Send the admin key as "Authorization: Bearer <key>".', true),
+      resultPage(
+        'Patchbay',
+        'The API is at /api/v1 (see /api/v1/openapi.json). Send the admin key as "Authorization: Bearer <key>".',
+        true,
+      ),
     ),
   )
   return app

@@ -13,9 +13,13 @@ export async function readJson(c: Context): Promise<unknown> {
   try {
     return JSON.parse(text) as unknown
   } catch (err) {
-    throw new PatchbayError('input.malformed_json', `the request body is not valid JSON: ${(err as Error).message}`, {
-      details: [{ path: '(body)', rule: 'must be valid JSON' }],
-    })
+    throw new PatchbayError(
+      'input.malformed_json',
+      `the request body is not valid JSON: ${(err as Error).message}`,
+      {
+        details: [{ path: '(body)', rule: 'must be valid JSON' }],
+      },
+    )
   }
 }
 
@@ -24,7 +28,10 @@ export function errorResponse(c: Context, err: unknown): Response {
     return c.json({ error: err.toJSON() }, STATUS_OF[err.code])
   }
   console.error('patchbay: unexpected error:', err)
-  return c.json({ error: { code: 'internal', message: 'an unexpected error happened; see the server log' } }, 500)
+  return c.json(
+    { error: { code: 'internal', message: 'an unexpected error happened; see the server log' } },
+    500,
+  )
 }
 
 /** Query parameters as a plain object, `undefined` for absent ones. */

@@ -19,13 +19,22 @@ import { ERROR_CODES } from '../errors.js'
 type Json = Record<string, unknown>
 
 function schemaOf(schema: z.ZodType): Json {
-  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' }) as Json
+  return z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+    target: 'openapi-3.0',
+  }) as Json
 }
 
 export function buildOpenApi(registry: AuthRegistry, version: string): Json {
   const authVariants = registry.types().map((type) => {
     const scheme = registry.get(type)!
-    return schemaOf(authCommonSchema.omit({ type: true }).extend(scheme.settings.shape).extend({ type: z.literal(type) }))
+    return schemaOf(
+      authCommonSchema
+        .omit({ type: true })
+        .extend(scheme.settings.shape)
+        .extend({ type: z.literal(type) }),
+    )
   })
   const connector = schemaOf(connectorInputSchema.omit({ auth: true }))
   ;(connector.properties as Json).auth = { oneOf: authVariants }
@@ -46,22 +55,50 @@ export function buildOpenApi(registry: AuthRegistry, version: string): Json {
     },
   }
   const json = (schema: Json) => ({ content: { 'application/json': { schema } } })
-  const ok = (description: string, schema: Json = { type: 'object' }) => ({ description, ...json(schema) })
+  const ok = (description: string, schema: Json = { type: 'object' }) => ({
+    description,
+    ...json(schema),
+  })
   const errors = {
-    '400': { description: 'Bad input: each bad field named', ...json({ $ref: '#/components/schemas/Error' }) },
-    '401': { description: 'Missing or wrong admin key', ...json({ $ref: '#/components/schemas/Error' }) },
+    '400': {
+      description: 'Bad input: each bad field named',
+      ...json({ $ref: '#/components/schemas/Error' }),
+    },
+    '401': {
+      description: 'Missing or wrong admin key',
+      ...json({ $ref: '#/components/schemas/Error' }),
+    },
     '404': { description: 'Not found', ...json({ $ref: '#/components/schemas/Error' }) },
-    '409': { description: 'A lifecycle rule refused it', ...json({ $ref: '#/components/schemas/Error' }) },
+    '409': {
+      description: 'A lifecycle rule refused it',
+      ...json({ $ref: '#/components/schemas/Error' }),
+    },
   }
-  const idParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string' } })
-  const list = (description: string) => ok(description, { type: 'object', properties: { items: { type: 'array', items: { type: 'object' } }, nextCursor: { type: 'string' } } })
+  const idParam = (name: string) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  })
+  const list = (description: string) =>
+    ok(description, {
+      type: 'object',
+      properties: {
+        items: { type: 'array', items: { type: 'object' } },
+        nextCursor: { type: 'string' },
+      },
+    })
   const page = [
     { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } },
     { name: 'cursor', in: 'query', schema: { type: 'string' } },
   ]
   return {
     openapi: '3.0.3',
-    info: { title: 'Patchbay API', version, description: 'Custom connectors, connections and custom actions.' },
+    info: {
+      title: 'Patchbay API',
+      version,
+      description: 'Custom connectors, connections and custom actions.',
+    },
     servers: [{ url: '/api/v1' }],
     security: [{ adminKey: [] }],
     components: {
@@ -77,50 +114,100 @@ export function buildOpenApi(registry: AuthRegistry, version: string): Json {
     },
     paths: {
       '/connectors': {
-        post: { summary: 'Create a connector (draft)', requestBody: json({ $ref: '#/components/schemas/ConnectorInput' }), responses: { '201': ok('The connector'), ...errors } },
-        get: { summary: 'List connectors', parameters: page, responses: { '200': list('A page of connectors'), ...errors } },
+        post: {
+          summary: 'Create a connector (draft)',
+          requestBody: json({ $ref: '#/components/schemas/ConnectorInput' }),
+          responses: { '201': ok('The connector'), ...errors },
+        },
+        get: {
+          summary: 'List connectors',
+          parameters: page,
+          responses: { '200': list('A page of connectors'), ...errors },
+        },
       },
       '/connectors/{id}': {
         parameters: [idParam('id')],
-        get: { summary: 'Read a connector by id or link name', responses: { '200': ok('The connector'), ...errors } },
-        patch: { summary: 'Update a connector (lifecycle rules apply)', requestBody: json({ $ref: '#/components/schemas/ConnectorPatch' }), responses: { '200': ok('The connector'), ...errors } },
-        delete: { summary: 'Delete a connector without connections', responses: { '204': { description: 'Deleted' }, ...errors } },
+        get: {
+          summary: 'Read a connector by id or link name',
+          responses: { '200': ok('The connector'), ...errors },
+        },
+        patch: {
+          summary: 'Update a connector (lifecycle rules apply)',
+          requestBody: json({ $ref: '#/components/schemas/ConnectorPatch' }),
+          responses: { '200': ok('The connector'), ...errors },
+        },
+        delete: {
+          summary: 'Delete a connector without connections',
+          responses: { '204': { description: 'Deleted' }, ...errors },
+        },
       },
       '/connectors/{id}/ready': {
         parameters: [idParam('id')],
-        post: { summary: 'Move a draft to ready', responses: { '200': ok('The connector'), ...errors } },
+        post: {
+          summary: 'Move a draft to ready',
+          responses: { '200': ok('The connector'), ...errors },
+        },
       },
       '/connections': {
-        post: { summary: 'Create a connection', requestBody: json({ $ref: '#/components/schemas/ConnectionInput' }), responses: { '201': ok('connected, or pending with authorizeUrl'), ...errors } },
+        post: {
+          summary: 'Create a connection',
+          requestBody: json({ $ref: '#/components/schemas/ConnectionInput' }),
+          responses: { '201': ok('connected, or pending with authorizeUrl'), ...errors },
+        },
         get: {
           summary: 'List connections',
           parameters: [
             ...page,
             { name: 'connector', in: 'query', schema: { type: 'string' } },
             { name: 'endUser', in: 'query', schema: { type: 'string' } },
-            { name: 'status', in: 'query', schema: { type: 'string', enum: ['pending', 'connected', 'needs_reauth', 'error'] } },
+            {
+              name: 'status',
+              in: 'query',
+              schema: { type: 'string', enum: ['pending', 'connected', 'needs_reauth', 'error'] },
+            },
           ],
           responses: { '200': list('A page of connections'), ...errors },
         },
       },
       '/connections/{id}': {
         parameters: [idParam('id')],
-        get: { summary: 'Read a connection (never a secret)', responses: { '200': ok('The connection'), ...errors } },
-        delete: { summary: 'Delete a connection, revoking its tokens', responses: { '204': { description: 'Deleted' }, ...errors } },
+        get: {
+          summary: 'Read a connection (never a secret)',
+          responses: { '200': ok('The connection'), ...errors },
+        },
+        delete: {
+          summary: 'Delete a connection, revoking its tokens',
+          responses: { '204': { description: 'Deleted' }, ...errors },
+        },
       },
-      '/connections/{id}/test': { parameters: [idParam('id')], post: { summary: 'Test a connection', responses: { '200': ok('The outcome'), ...errors } } },
-      '/connections/{id}/refresh': { parameters: [idParam('id')], post: { summary: 'Force a refresh', responses: { '200': ok('The connection'), ...errors } } },
+      '/connections/{id}/test': {
+        parameters: [idParam('id')],
+        post: { summary: 'Test a connection', responses: { '200': ok('The outcome'), ...errors } },
+      },
+      '/connections/{id}/refresh': {
+        parameters: [idParam('id')],
+        post: { summary: 'Force a refresh', responses: { '200': ok('The connection'), ...errors } },
+      },
       '/connections/{id}/request': {
         parameters: [idParam('id')],
         post: {
           summary: 'Ad-hoc custom action',
           requestBody: json({ $ref: '#/components/schemas/RequestInput' }),
-          responses: { '200': ok('The upstream answer: { status, headers, body }'), ...errors, '502': { description: 'Upstream failed' }, '503': { description: 'Breaker open' } },
+          responses: {
+            '200': ok('The upstream answer: { status, headers, body }'),
+            ...errors,
+            '502': { description: 'Upstream failed' },
+            '503': { description: 'Breaker open' },
+          },
         },
       },
       '/actions/{id}/run': {
         parameters: [idParam('id')],
-        post: { summary: 'Run a saved action', requestBody: json({ $ref: '#/components/schemas/ActionRun' }), responses: { '200': ok('The upstream answer'), ...errors } },
+        post: {
+          summary: 'Run a saved action',
+          requestBody: json({ $ref: '#/components/schemas/ActionRun' }),
+          responses: { '200': ok('The upstream answer'), ...errors },
+        },
       },
       '/logs': {
         get: {
@@ -134,7 +221,9 @@ export function buildOpenApi(registry: AuthRegistry, version: string): Json {
           responses: { '200': list('A page of log entries'), ...errors },
         },
       },
-      '/openapi.json': { get: { summary: 'This document', security: [], responses: { '200': ok('OpenAPI 3') } } },
+      '/openapi.json': {
+        get: { summary: 'This document', security: [], responses: { '200': ok('OpenAPI 3') } },
+      },
     },
   }
 }

@@ -24,19 +24,22 @@ export interface RunningServer {
 export function startServer(pb: Patchbay, options: ServeOptions = {}): Promise<RunningServer> {
   const app = createApp(pb, { version: options.version ?? '0.0.0' })
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, port: options.port ?? 4000, hostname: options.host ?? '127.0.0.1' }, (info: AddressInfo) => {
-      const host = info.family === 'IPv6' ? `[${info.address}]` : info.address
-      resolve({
-        url: `http://${host}:${info.port}`,
-        port: info.port,
-        server,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done())
-            ;(server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()
-          }),
-      })
-    })
+    const server = serve(
+      { fetch: app.fetch, port: options.port ?? 4000, hostname: options.host ?? '127.0.0.1' },
+      (info: AddressInfo) => {
+        const host = info.family === 'IPv6' ? `[${info.address}]` : info.address
+        resolve({
+          url: `http://${host}:${info.port}`,
+          port: info.port,
+          server,
+          close: () =>
+            new Promise<void>((done) => {
+              server.close(() => done())
+              ;(server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()
+            }),
+        })
+      },
+    )
     server.once('error', reject)
   })
 }

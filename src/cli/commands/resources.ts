@@ -1,0 +1,353 @@
+/**
+ * `patchbay connector|connection|call|action|logs …`: each a thin call to the HTTP API.
+ *
+ * @module
+ */
+import { readFileSync } from 'node:fs'
+import type { Command } from 'commander'
+import { CliError, expectOk, openClient, type Client } from '../client.js'
+import { createOutput, type Output } from '../output.js'
+
+type Run = (client: Client, out: Output) => Promise<void>
+
+function withClient(cmd: Command, run: Run): Promise<void> {
+  const json = Boolean(cmd.optsWithGlobals<{ json?: boolean }>().json)
+  return (async () => {
+    const client = await openClient()
+    try {
+      await run(client, createOutput(json))
+    } finally {
+      await client.close()
+    }
+  })()
+}
+
+/** `-v key=value` pairs; a value that parses as JSON (numbers, arrays, true) is taken as such. */
+function pairs(list: string[] = [], flag: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const item of list) {
+    const i = item.indexOf('=')
+    if (i < 1) throw new CliError(`${flag} takes key=value, got "${item}"`)
+    const raw = item.slice(i + 1)
+    let value: unknown = raw
+    if (/^(\[|\{|true$|false$|-?\d+(\.\d+)?$)/.test(raw)) {
+      try {
+        value = JSON.parse(raw)
+      } catch {
+        value = raw
+      }
+    }
+    out[item.slice(0, i)] = value
+  }
+  return out
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v]
+const enc = encodeURIComponent
+
+function readJsonFile(file: string): unknown {
+  let text: string
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8')
+  } catch (err) {
+    throw new CliError(`cannot read ${file}: ${(err as Error).message}`)
+  }
+  try {
+    return JSON.parse(text)
+  } catch (err) {
+    throw new CliError(`${file} is not valid JSON: ${(err as Error).message}`)
+  }
+}
+
+export function registerResourceCommands(program: Command): void {
+  const connector = program
+    .command('connector')
+    .description('connectors: how to authenticate against an API')
+  connector
+    .command('create')
+    .description('create a connector (draft) from a JSON file')
+    .requiredOption('-f, --file <file>', 'connector JSON (- for stdin)')
+    .option('--ready', 'mark it ready right away')
+    .action((opts: { file: string; ready?: boolean }, cmd: Command) =>
+      withClient(cmd, async (client, out) => {
+        let c = await expectOk(client, 'POST', '/api/v1/connectors', readJsonFile(opts.file))
+        if (opts.ready) c = await expectOk(client, 'POST', `/api/v1/connectors/${enc(c.id)}/ready`)
+        out.print(
+          out.json
+            ? c
+            : { id: c.id, linkName: c.linkName, name: c.name, stage: c.stage, auth: c.auth.type },
+        )
+      }),
+    )
+  connector
+    .command('list')
+    .description('list connectors')
+    .action((_o, cmd: Command) =>
+      withClient(cmd, async (client, out) => {
+        const page = await expectOk(client, 'GET', '/api/v1/connectors?limit=500')
+        out.table(
+          page.items.map((c: any) => ({
+            id: c.id,
+            linkName: c.linkName,
+            name: c.name,
+            stage: c.stage,
+            auth: c.auth.type,
+            connections: c.connectionCount,
+          })),
+          ['id', 'linkName', 'name', 'stage', 'auth', 'connections'],
+        )
+      }),
+    )
+  connector
+    .command('show <idOrLinkName>')
+    .description('show a connector (secrets masked)')
+    .action((id: string, _o, cmd: Command) =>
+      withClient(cmd, async (client, out) =>
+        out.print(await expectOk(client, 'GET', `/api/v1/connectors/${enc(id)}`)),
+      ),
+    )
+  connector
+    .command('ready <idOrLinkName>')
+    .description('move a draft connector to ready')
+    .action((id: string, _o, cmd: Command) =>
+      withClient(cmd, async (client, out) => {
+        const c = await expectOk(client, 'POST', `/api/v1/connectors/${enc(id)}/ready`)
+        out.print(out.json ? c : { id: c.id, name: c.name, stage: c.stage })
+      }),
+    )
+  connector
+    .command('delete <idOrLinkName>')
+    .description('delete a connector that has no connections')
+    .action((id: string, _o, cmd: Command) =>
+      withClient(cmd, async (client, out) => {
+        await expectOk(client, 'DELETE', `/api/v1/connectors/${enc(id)}`)
+        out.print(out.json ? { deleted: id } : `deleted ${id}`)
+      }),
+    )
+
+  const connection = program
+    .command('connection')
+    .description('connections: authorized accounts of a connector')
+  connection
+    .command('create')
+    .description(
+      'create a connection; browser flows print the authorize URL and wait for the callback',
+    )
+    .requiredOption('-c, --connector <idOrLinkName>', 'the connector')
+    .option('-n, --name <name>', 'a name for the connection')
+    .option('-v, --value <key=value>', 'a field value (repeatable)', collect)
+    .option('--end-user <id>', 'the end user the connection belongs to')
+    .option('--no-wait', 'do not wait for a browser flow to finish')
+    .option('--timeout <seconds>', 'how long to wait for a browser flow', '600')
+    .action(
+      (
+        opts: {
+          connector: string
+          name?: string
+          value?: string[]
+          endUser?: string
+          wait: boolean
+          timeout: string
+        },
+        cmd: Command,
+      ) =>
+        withClient(cmd, async (client, out) => {
+          const body = {
+            connector: opts.connector,
+            ...(opts.name ? { name: opts.name } : {}),
+            ...(opts.endUser ? { endUser: opts.endUser } : {}),
+            values: pairs(opts.value, '--value'),
+          }
+          let c = await expectOk(client, 'POST', '/api/v1/connections', body)
+          if (c.status === 'pending') {
+            out.line(`Open this URL in a browser to authorize:\n\n  ${c.authorizeUrl}\n`)
+            if (opts.wait && client.mode === 'local') {
+              out.line(
+                '(waiting needs a running server to receive the callback: run `patchbay serve` and set PATCHBAY_URL)',
+              )
+            } else if (opts.wait) {
+              const deadline = Date.now() + Number(opts.timeout) * 1000
+              out.line('Waiting for the authorization to finish…')
+              while (c.status === 'pending' && Date.now() < deadline) {
+                await new Promise((r) => setTimeout(r, 1000))
+                c = await expectOk(client, 'GET', `/api/v1/connections/${enc(c.id)}`)
+              }
+            }
+          }
+          out.print(
+            out.json
+              ? c
+              : {
+                  id: c.id,
+                  name: c.name,
+                  status: c.status,
+                  statusMessage: c.statusMessage,
+                  identity: c.identity,
+                },
+          )
+          if (c.status === 'error') process.exitCode = 1
+        }),
+    )
+  connection
+    .command('list')
+    .description('list connections')
+    .option('-c, --connector <idOrLinkName>', 'only this connector’s')
+    .option('--end-user <id>', 'only this end user’s')
+    .option('--status <status>', 'pending, connected, needs_reauth or error')
+    .action((opts: { connector?: string; endUser?: string; status?: string }, cmd: Command) =>
+      withClient(cmd, async (client, out) => {
+        const q = new URLSearchParams({ limit: '500' })
+        if (opts.connector) q.set('connector', opts.connector)
+        if (opts.endUser) q.set('endUser', opts.endUser)
+        if (opts.status) q.set('status', opts.status)
+        const page = await expectOk(client, 'GET', `/api/v1/connections?${q}`)
+        out.table(
+          page.items.map((c: any) => ({
+            id: c.id,
+            connector: c.connector.linkName,
+            name: c.name,
+            endUser: c.endUser,
+            status: c.status,
+            identity: c.identity,
+          })),
+          ['id', 'connector', 'name', 'endUser', 'status', 'identity'],
+        )
+      }),
+    )
+  for (const [verb, method, suffix, description] of [
+    ['show', 'GET', '', 'show a connection (never a secret)'],
+    ['test', 'POST', '/test', 'test a connection'],
+    ['refresh', 'POST', '/refresh', 'refresh a connection’s credentials now'],
+  ] as const) {
+    connection
+      .command(`${verb} <id>`)
+      .description(description)
+      .action((id: string, _o, cmd: Command) =>
+        withClient(cmd, async (client, out) => {
+          const res = await expectOk(client, method, `/api/v1/connections/${enc(id)}${suffix}`)
+          out.print(res)
+          if (verb === 'test' && !res.ok) process.exitCode = 1
+        }),
+      )
+  }
+  connection
+    .command('delete <id>')
+    .description('delete a connection (revoking its tokens where the provider allows)')
+    .action((id: string, _o, cmd: Command) =>
+      withClient(cmd, async (client, out) => {
+        await expectOk(client, 'DELETE', `/api/v1/connections/${enc(id)}`)
+        out.print(out.json ? { deleted: id } : `deleted ${id}`)
+      }),
+    )
+
+  program
+    .command('call <connection> <method> <path>')
+    .description(
+      'send a request through a connection (a path joins the base URL; a full URL must be on its origin)',
+    )
+    .option('-d, --data <body>', 'request body: JSON, or text; @file reads a file')
+    .option('-H, --header <name:value>', 'a header (repeatable)', collect)
+    .option('-q, --query <key=value>', 'a query parameter (repeatable)', collect)
+    .action(
+      (
+        connectionId: string,
+        method: string,
+        path: string,
+        opts: { data?: string; header?: string[]; query?: string[] },
+        cmd: Command,
+      ) =>
+        withClient(cmd, async (client, out) => {
+          const headers: Record<string, string> = {}
+          for (const h of opts.header ?? []) {
+            const i = h.indexOf(':')
+            if (i < 1) throw new CliError(`--header takes name:value, got "${h}"`)
+            headers[h.slice(0, i).trim()] = h.slice(i + 1).trim()
+          }
+          let body: unknown
+          if (opts.data !== undefined) {
+            const text = opts.data.startsWith('@')
+              ? readFileSync(opts.data.slice(1), 'utf8')
+              : opts.data
+            try {
+              body = JSON.parse(text)
+            } catch {
+              body = text
+            }
+          }
+          const target = /^https?:\/\//i.test(path) ? { url: path } : { path }
+          const query = pairs(opts.query, '--query') as Record<string, string>
+          const res = await expectOk(
+            client,
+            'POST',
+            `/api/v1/connections/${enc(connectionId)}/request`,
+            {
+              method,
+              ...target,
+              ...(Object.keys(query).length ? { query } : {}),
+              ...(Object.keys(headers).length ? { headers } : {}),
+              ...(body === undefined ? {} : { body }),
+            },
+          )
+          if (out.json) return out.print(res)
+          out.line(
+            `HTTP ${res.status}${res.refreshed ? ' (credentials refreshed)' : ''}${res.error ? ` — ${res.error.message}` : ''}`,
+          )
+          out.line(typeof res.body === 'string' ? res.body : JSON.stringify(res.body, null, 2))
+          if (res.status >= 400 || res.error) process.exitCode = 1
+        }),
+    )
+
+  const action = program.command('action').description('saved custom actions')
+  action
+    .command('run <actionId>')
+    .description('run a saved action through a connection')
+    .requiredOption('--connection <id>', 'the connection to run it with')
+    .option('-i, --input <key=value>', 'an input (repeatable)', collect)
+    .action((actionId: string, opts: { connection: string; input?: string[] }, cmd: Command) =>
+      withClient(cmd, async (client, out) => {
+        const res = await expectOk(client, 'POST', `/api/v1/actions/${enc(actionId)}/run`, {
+          connection: opts.connection,
+          inputs: pairs(opts.input, '--input'),
+        })
+        if (out.json) return out.print(res)
+        out.line(
+          `HTTP ${res.status}${res.refreshed ? ' (credentials refreshed)' : ''}${res.error ? ` — ${res.error.message}` : ''}`,
+        )
+        out.line(typeof res.body === 'string' ? res.body : JSON.stringify(res.body, null, 2))
+        if (res.status >= 400 || res.error) process.exitCode = 1
+      }),
+    )
+
+  program
+    .command('logs')
+    .description('log entries, newest first (secrets redacted)')
+    .option('--connection <id>', 'only this connection’s')
+    .option('--action <id>', 'only this action’s')
+    .option('--connector <id>', 'only this connector’s')
+    .option('-n, --limit <n>', 'how many', '20')
+    .action(
+      (
+        opts: { connection?: string; action?: string; connector?: string; limit: string },
+        cmd: Command,
+      ) =>
+        withClient(cmd, async (client, out) => {
+          const q = new URLSearchParams({ limit: opts.limit })
+          for (const k of ['connection', 'action', 'connector'] as const)
+            if (opts[k]) q.set(k, opts[k])
+          const page = await expectOk(client, 'GET', `/api/v1/logs?${q}`)
+          out.table(
+            page.items.map((l: any) => ({
+              time: l.time,
+              kind: l.kind,
+              method: l.method,
+              url: l.url,
+              status: l.status,
+              ms: l.durationMs,
+              refresh: l.refreshOutcome,
+              error: l.error,
+            })),
+            ['time', 'kind', 'method', 'url', 'status', 'ms', 'refresh', 'error'],
+          )
+        }),
+    )
+}
