@@ -13,6 +13,7 @@ import { demoRoutes } from './demo.js'
 import { buildOpenApi } from './openapi.js'
 import { resultPage } from './pages.js'
 import { apiRoutes } from './routes/api.js'
+import { createUi } from './ui.js'
 
 export interface AppOptions {
   version?: string
@@ -28,6 +29,7 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
   const app = new Hono()
   const version = options.version ?? '0.0.0'
   let openapi: unknown
+  const ui = createUi(pb)
 
   app.onError((err, c) => errorResponse(c, err))
   app.notFound((c) =>
@@ -44,7 +46,7 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
 
   const requireAdmin = async (c: Context, next: () => Promise<void>) => {
     const key = bearer(c)
-    if (!key || !(await pb.admin.verify(key))) {
+    if (key ? !(await pb.admin.verify(key)) : !(await ui.authenticate(c))) {
       throw new PatchbayError(
         'auth.unauthorized',
         'send the admin key as "Authorization: Bearer <key>" (printed at first start, or PATCHBAY_ADMIN_KEY)',
@@ -154,14 +156,6 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
 
   app.route('/demo/api', demoRoutes())
 
-  app.get('/', (c) =>
-    c.html(
-      resultPage(
-        'Patchbay',
-        'The API is at /api/v1 (see /api/v1/openapi.json). Send the admin key as "Authorization: Bearer <key>".',
-        true,
-      ),
-    ),
-  )
+  app.route('/', ui.routes)
   return app
 }
