@@ -12,7 +12,13 @@ import { PatchbayError, invalidInput, isPatchbayError } from '../errors.js'
 import { getPath } from '../lib/json-path.js'
 import { redactText } from '../pipeline/index.js'
 import type { ConnectionFilter, ConnectionRecord, ConnectionStatus, Page } from '../store/store.js'
-import type { ConnectorService, LoadedConnector } from './connectors.js'
+import {
+  breakerView,
+  connectionBreakerKey,
+  type BreakerView,
+  type ConnectorService,
+  type LoadedConnector,
+} from './connectors.js'
 import { newId, type EngineContext } from './context.js'
 import type { CredentialService } from './credentials.js'
 import { toFieldIssues } from './issues.js'
@@ -31,6 +37,8 @@ export interface ConnectionView {
   /** Non-secret values; secret fields are listed by name in `secretsSet` only. */
   values: Record<string, unknown>
   secretsSet: string[]
+  /** The breaker around this connection's ad-hoc calls. */
+  breaker: BreakerView
   expiresAt: string | null
   refreshExpiresAt: string | null
   createdAt: string
@@ -93,6 +101,7 @@ export function createConnectionService(
       identity: record.identity,
       values: record.values,
       secretsSet: Object.keys(secrets.values),
+      breaker: breakerView(await store.getBreaker(connectionBreakerKey(record.id))),
       expiresAt: record.expiresAt === null ? null : new Date(record.expiresAt).toISOString(),
       refreshExpiresAt:
         record.refreshExpiresAt === null ? null : new Date(record.refreshExpiresAt).toISOString(),

@@ -17,7 +17,7 @@ import {
 import { deriveLinkName } from '../connector/rules.js'
 import { PatchbayError, invalidInput, type FieldIssue } from '../errors.js'
 import { templateKeys } from '../lib/template.js'
-import type { ConnectorRecord, Page, PageQuery } from '../store/store.js'
+import type { BreakerRecord, ConnectorRecord, Page, PageQuery } from '../store/store.js'
 import { newId, type EngineContext } from './context.js'
 import { toFieldIssues } from './issues.js'
 import { putSecrets, takeSecrets, unmask } from './secrets.js'
@@ -40,12 +40,30 @@ export interface ConnectorDefinition {
   identity?: { method: string; path: string; valuePath: string }
 }
 
-export interface ConnectorView extends ConnectorDefinition {
+export interface BreakerView {
+  state: 'closed' | 'open' | 'half_open'
+  failures: number
+  /** When an open breaker lets one trial call through. */
+  retryAt: string | null
+}
+
+export function breakerView(b: BreakerRecord | undefined): BreakerView {
+  return {
+    state: b?.state ?? 'closed',
+    failures: b?.failures ?? 0,
+    retryAt: b?.retryAt ? new Date(b.retryAt).toISOString() : null,
+  }
+}
+
+export interface ConnectorView extends Omit<ConnectorDefinition, 'actions'> {
   id: string
   stage: 'draft' | 'ready'
   /** What still keeps a draft from `ready`. */
   missing: FieldIssue[]
   connectionCount: number
+  /** Everything a connection of this connector is asked for: its fields and the auth type's. */
+  connectionFields: FieldDefinition[]
+  actions: (CustomAction & { breaker: BreakerView })[]
   createdAt: string
   updatedAt: string
 }
@@ -221,13 +239,26 @@ export function createConnectorService(ctx: EngineContext) {
   async function view(record: ConnectorRecord): Promise<ConnectorView> {
     const def = record.definition as unknown as ConnectorDefinition
     const secrets = openSecrets(record)
+    const scheme = registry.get(def.auth.type)
+    const settings = putSecrets(settingsOf(def.auth), secrets, false)
+    const parsed = scheme?.settings.safeParse(settings)
     return {
       id: record.id,
       stage: record.stage,
       ...def,
       auth: putSecrets(def.auth, secrets, true) as ConnectorDefinition['auth'],
+      actions: await Promise.all(
+        def.actions.map(async (a) => ({
+          ...a,
+          breaker: breakerView(await store.getBreaker(actionBreakerKey(record.id, a.id))),
+        })),
+      ),
       missing: missingOf(record),
       connectionCount: await store.countConnections(record.id),
+      connectionFields: [
+        ...def.fields,
+        ...(scheme && parsed?.success ? safeConnectionFields(scheme, parsed.data as Obj) : []),
+      ],
       createdAt: new Date(record.createdAt).toISOString(),
       updatedAt: new Date(record.updatedAt).toISOString(),
     }
@@ -403,6 +434,10 @@ export function createConnectorService(ctx: EngineContext) {
 }
 
 export type ConnectorService = ReturnType<typeof createConnectorService>
+
+export const actionBreakerKey = (connectorId: string, actionId: string) =>
+  `action:${connectorId}:${actionId}`
+export const connectionBreakerKey = (connectionId: string) => `connection:${connectionId}`
 
 export function settingsOf(auth: Obj): Obj {
   return Object.fromEntries(

@@ -16,9 +16,20 @@ import { createHttpClient, defaultDispatcher } from '../lib/http-client.js'
 import { createPipeline } from '../pipeline/index.js'
 import { createSecretBox, loadSecretKeys } from '../store/crypto.js'
 import { openStore } from '../store/open.js'
-import type { ConnectionStatus, LogRecord, Page, Store } from '../store/store.js'
+import {
+  emptyBreaker,
+  type ConnectionStatus,
+  type LogRecord,
+  type Page,
+  type Store,
+} from '../store/store.js'
 import { createConnectionService } from './connections.js'
-import { createConnectorService } from './connectors.js'
+import {
+  actionBreakerKey,
+  breakerView,
+  connectionBreakerKey,
+  createConnectorService,
+} from './connectors.js'
 import type { EngineContext } from './context.js'
 import { createCredentialService, REFRESH_AT } from './credentials.js'
 import { toFieldIssues } from './issues.js'
@@ -129,7 +140,8 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
     publicUrl: ctx.publicUrl,
     connectors: {
       create: connectors.create,
-      list: (query: { limit?: number; cursor?: string } = {}) => connectors.list(pageQuery(query)),
+      list: (query: { limit?: number | string | undefined; cursor?: string | undefined } = {}) =>
+        connectors.list(pageQuery(query)),
       get: connectors.get,
       update: connectors.update,
       ready: connectors.ready,
@@ -153,10 +165,29 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
       request: requests.request,
       proxy: requests.proxy,
       complete: connections.complete,
+      /** Closes a connection's breaker by hand. */
+      async resetBreaker(id: string) {
+        await connections.find(id)
+        const key = connectionBreakerKey(id)
+        return breakerView(await store.updateBreaker(key, () => emptyBreaker(key)))
+      },
     },
     actions: {
       run: requests.runAction,
-      find: requests.findAction,
+      async get(actionId: string) {
+        const { connectorId, action } = await requests.findAction(actionId)
+        return {
+          ...action,
+          connectorId,
+          breaker: breakerView(await store.getBreaker(actionBreakerKey(connectorId, action.id))),
+        }
+      },
+      /** Closes an action's breaker by hand. */
+      async resetBreaker(actionId: string) {
+        const { connectorId, action } = await requests.findAction(actionId)
+        const key = actionBreakerKey(connectorId, action.id)
+        return breakerView(await store.updateBreaker(key, () => emptyBreaker(key)))
+      },
     },
     logs: {
       async list(

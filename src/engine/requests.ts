@@ -17,7 +17,12 @@ import type { OutgoingRequest, RequestBody } from '../lib/request.js'
 import { MissingTemplateValue, renderDeep, renderTemplate } from '../lib/template.js'
 import { bufferBody, type PipelineContext, type PipelineResult } from '../pipeline/index.js'
 import type { ConnectionRecord } from '../store/store.js'
-import type { ConnectorService, LoadedConnector } from './connectors.js'
+import {
+  actionBreakerKey,
+  connectionBreakerKey,
+  type ConnectorService,
+  type LoadedConnector,
+} from './connectors.js'
 import type { ConnectionService } from './connections.js'
 import type { EngineContext } from './context.js'
 import type { CredentialService } from './credentials.js'

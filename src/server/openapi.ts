@@ -201,6 +201,27 @@ export function buildOpenApi(registry: AuthRegistry, version: string): Json {
           },
         },
       },
+      '/connections/{id}/breaker/reset': {
+        parameters: [idParam('id')],
+        post: {
+          summary: 'Close the breaker around a connection’s ad-hoc calls',
+          responses: { '200': ok('The breaker'), ...errors },
+        },
+      },
+      '/actions/{id}': {
+        parameters: [idParam('id')],
+        get: {
+          summary: 'Read a saved action with its breaker',
+          responses: { '200': ok('The action'), ...errors },
+        },
+      },
+      '/actions/{id}/breaker/reset': {
+        parameters: [idParam('id')],
+        post: {
+          summary: 'Close a saved action’s breaker',
+          responses: { '200': ok('The breaker'), ...errors },
+        },
+      },
       '/actions/{id}/run': {
         parameters: [idParam('id')],
         post: {

@@ -16,7 +16,7 @@ export function apiRoutes(pb: Patchbay): Hono {
 
   api.post('/connectors', async (c) => c.json(await pb.connectors.create(await readJson(c)), 201))
   api.get('/connectors', async (c) =>
-    c.json(await pb.connectors.list(queryOf(c, ['limit', 'cursor']) as never)),
+    c.json(await pb.connectors.list(queryOf(c, ['limit', 'cursor']))),
   )
   api.get('/connectors/:id', async (c) => c.json(await pb.connectors.get(c.req.param('id'))))
   api.patch('/connectors/:id', async (c) =>
@@ -60,15 +60,20 @@ export function apiRoutes(pb: Patchbay): Hono {
     c.json(await pb.connections.request(c.req.param('id'), await readJson(c))),
   )
 
+  api.post('/connections/:id/breaker/reset', async (c) =>
+    c.json(await pb.connections.resetBreaker(c.req.param('id'))),
+  )
+  api.get('/actions/:id', async (c) => c.json(await pb.actions.get(c.req.param('id'))))
+  api.post('/actions/:id/breaker/reset', async (c) =>
+    c.json(await pb.actions.resetBreaker(c.req.param('id'))),
+  )
   api.post('/actions/:id/run', async (c) =>
     c.json(await pb.actions.run(c.req.param('id'), await readJson(c))),
   )
 
   api.get('/logs', async (c) =>
     c.json(
-      await pb.logs.list(
-        queryOf(c, ['connector', 'connection', 'action', 'limit', 'cursor']) as never,
-      ),
+      await pb.logs.list(queryOf(c, ['connector', 'connection', 'action', 'limit', 'cursor'])),
     ),
   )
 
