@@ -19,7 +19,9 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     const { createPostgresStore } = await import('./postgres/store.js')
     store = createPostgresStore({ connectionString: url })
   } else if (url) {
-    throw new Error('PATCHBAY_DATABASE_URL must be a postgres:// URL; leave it unset for the embedded SQLite store')
+    throw new Error(
+      'PATCHBAY_DATABASE_URL must be a postgres:// URL; leave it unset for the embedded SQLite store',
+    )
   } else {
     store = createSqliteStore({ filename: join(options.dataDir, 'patchbay.db') })
   }

@@ -73,7 +73,7 @@ export function createAdvisoryLocks(pool: Pool, namespace: string): AdvisoryLock
       const mine = new Promise<void>((resolve) => (done = resolve))
       const chained = previous.then(() => mine)
       queued.set(key, chained)
-      void previous
+      await previous
       try {
         return await holdSession(key, fn)
       } finally {

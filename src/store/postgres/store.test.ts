@@ -113,10 +113,13 @@ describe.skipIf(!url)('PostgreSQL store across processes (one pool per process)'
     })
     await held.promise
     const waiters = Array.from({ length: 6 }, () => b.withLock('refresh:y', 5000, async () => {}))
-    await until(async () => (await lockSessions('refresh:y', false)).length > 0, 'b waits')
-    expect(await lockSessions('refresh:y', false)).toHaveLength(1)
-    release.resolve()
-    await Promise.all([holder, ...waiters])
+    try {
+      await until(async () => (await lockSessions('refresh:y', false)).length > 0, 'b waits')
+      expect(await lockSessions('refresh:y', false)).toHaveLength(1)
+    } finally {
+      release.resolve()
+      await Promise.all([holder, ...waiters])
+    }
   })
 
   it('lets only one compare-and-set writer win across processes', async () => {
@@ -154,7 +157,7 @@ describe.skipIf(!url)('PostgreSQL store across processes (one pool per process)'
     const bGotIt = deferred()
     const holder = a.withLock('refresh:z', 60_000, async () => {
       held.resolve()
-      await bGotIt.promise
+      await Promise.race([bGotIt.promise, new Promise((r) => setTimeout(r, 10_000))])
       return 'done'
     })
     await held.promise
@@ -162,6 +165,7 @@ describe.skipIf(!url)('PostgreSQL store across processes (one pool per process)'
     expect(pid).toBeTypeOf('number')
     await admin.query('SELECT pg_terminate_backend($1)', [pid])
     await b.withLock('refresh:z', 60_000, async () => bGotIt.resolve())
+    expect(await lockSessions('refresh:z', true)).not.toContain(pid)
     // The cut holder still finishes its work, and its store keeps working.
     await expect(holder).resolves.toBe('done')
     await expect(a.withLock('refresh:z', 1000, async () => 'again')).resolves.toBe('again')
