@@ -13,7 +13,12 @@ import type { BreakerRecord } from '../store/store.js'
 import type { PipelineContext, PipelineResult, Step } from './types.js'
 
 export function isBreakerFailure(result: PipelineResult): boolean {
-  return result.status >= 500 || result.status === 429 || result.status === 401 || result.detected !== undefined
+  return (
+    result.status >= 500 ||
+    result.status === 429 ||
+    result.status === 401 ||
+    result.detected !== undefined
+  )
 }
 
 export const breaker: Step = (next) => async (ctx) => {
@@ -22,7 +27,8 @@ export const breaker: Step = (next) => async (ctx) => {
   if (current && current.state !== 'closed') {
     const now = Date.now()
     const after = await ctx.store.updateBreaker(ctx.breakerKey, (b) => {
-      const trialLapsed = b.state === 'half_open' && (b.trialAt ?? 0) + ctx.breaker.cooldownMs <= now
+      const trialLapsed =
+        b.state === 'half_open' && (b.trialAt ?? 0) + ctx.breaker.cooldownMs <= now
       if ((b.state === 'open' && (b.retryAt ?? 0) <= now) || trialLapsed) {
         trial = true
         return { ...b, state: 'half_open', trialAt: now }
@@ -31,11 +37,19 @@ export const breaker: Step = (next) => async (ctx) => {
     })
     if (!trial && after.state !== 'closed') {
       ctx.meta.breakerState = after.state
-      const retryAt = after.state === 'open' ? after.retryAt : (after.trialAt ?? now) + ctx.breaker.cooldownMs
+      const retryAt =
+        after.state === 'open' ? after.retryAt : (after.trialAt ?? now) + ctx.breaker.cooldownMs
       throw new PatchbayError(
         'breaker.open',
         `the circuit breaker is open after ${after.failures} consecutive failures; calls resume ${retryAt ? `after ${new Date(retryAt).toISOString()}` : 'after the cool-down'}`,
-        { details: { breaker: ctx.breakerKey, state: after.state, failures: after.failures, retryAt } },
+        {
+          details: {
+            breaker: ctx.breakerKey,
+            state: after.state,
+            failures: after.failures,
+            retryAt,
+          },
+        },
       )
     }
   }
@@ -44,7 +58,8 @@ export const breaker: Step = (next) => async (ctx) => {
   try {
     result = await next(ctx)
   } catch (err) {
-    if (!(err instanceof PatchbayError && err.code === 'request.origin_refused')) await recordFailure(ctx)
+    if (!(err instanceof PatchbayError && err.code === 'request.origin_refused'))
+      await recordFailure(ctx)
     throw err
   }
   if (isBreakerFailure(result)) await recordFailure(ctx)
@@ -57,7 +72,14 @@ async function recordFailure(ctx: PipelineContext): Promise<void> {
   const b = await ctx.store.updateBreaker(ctx.breakerKey, (b): BreakerRecord => {
     const failures = b.failures + 1
     if (b.state === 'half_open' || failures >= ctx.breaker.threshold) {
-      return { ...b, state: 'open', failures, openedAt: now, retryAt: now + ctx.breaker.cooldownMs, trialAt: null }
+      return {
+        ...b,
+        state: 'open',
+        failures,
+        openedAt: now,
+        retryAt: now + ctx.breaker.cooldownMs,
+        trialAt: null,
+      }
     }
     return { ...b, failures }
   })

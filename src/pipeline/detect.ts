@@ -12,7 +12,9 @@ export const detect: Step = (next) => async (ctx) => {
   const result = await next(ctx)
   const signals = ctx.detectOn
   if (!signals?.length) return result
-  const text = needsBody(signals) ? Buffer.from(await bufferBody(result)).toString('utf8') : undefined
+  const text = needsBody(signals)
+    ? Buffer.from(await bufferBody(result)).toString('utf8')
+    : undefined
   const hit = firstMatch(signals, result.status, text)
   if (hit !== undefined) {
     result.detected = new PatchbayError(

@@ -17,7 +17,10 @@ import { createSend } from './send.js'
 import type { Handler } from './types.js'
 
 export function createPipeline(dispatcher?: Dispatcher): Handler {
-  return compose([log, originGuard, breaker, refresh, detect, followRedirects, applyAuth], createSend(dispatcher))
+  return compose(
+    [log, originGuard, breaker, refresh, detect, followRedirects, applyAuth],
+    createSend(dispatcher),
+  )
 }
 
 export { bufferBody } from './send.js'

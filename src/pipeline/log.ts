@@ -37,7 +37,9 @@ async function writeEntry(
   const sent = ctx.meta.sent ?? ctx.request
   const errorText =
     result?.detected?.message ??
-    (error === undefined ? null : redactText(isPatchbayError(error) ? `${error.code}: ${error.message}` : String(error), r))
+    (error === undefined
+      ? null
+      : redactText(isPatchbayError(error) ? `${error.code}: ${error.message}` : String(error), r))
   try {
     await ctx.store.appendLog({
       id: `log_${randomUUID()}`,
@@ -60,7 +62,10 @@ async function writeEntry(
           ? {
               response: {
                 headers: redactHeaders(result.headers, r),
-                body: result.body instanceof Uint8Array ? bodySnippet(result.body, result.headers['content-type'], r) : '(streamed)',
+                body:
+                  result.body instanceof Uint8Array
+                    ? bodySnippet(result.body, result.headers['content-type'], r)
+                    : '(streamed)',
               },
             }
           : {}),
@@ -76,13 +81,24 @@ function requestBodyText(req: OutgoingRequest, r: Redaction): string | null {
   const copy = { ...req, headers: { ...req.headers } }
   const body = encodeBody(copy)
   if (body === undefined) return null
-  return bodySnippet(typeof body === 'string' ? Buffer.from(body) : body, copy.headers['content-type'], r)
+  return bodySnippet(
+    typeof body === 'string' ? Buffer.from(body) : body,
+    copy.headers['content-type'],
+    r,
+  )
 }
 
-function bodySnippet(bytes: Uint8Array, contentType: string | string[] | undefined, r: Redaction): string {
+function bodySnippet(
+  bytes: Uint8Array,
+  contentType: string | string[] | undefined,
+  r: Redaction,
+): string {
   const type = Array.isArray(contentType) ? contentType[0] : contentType
-  if (type && !/json|text|xml|form|javascript/i.test(type)) return `(${bytes.byteLength} bytes, ${type})`
+  if (type && !/json|text|xml|form|javascript/i.test(type))
+    return `(${bytes.byteLength} bytes, ${type})`
   const text = Buffer.from(bytes.subarray(0, BODY_LOG_LIMIT * 4)).toString('utf8')
   const redacted = redactBody(text, type, r)
-  return redacted.length > BODY_LOG_LIMIT ? `${redacted.slice(0, BODY_LOG_LIMIT)}… (truncated)` : redacted
+  return redacted.length > BODY_LOG_LIMIT
+    ? `${redacted.slice(0, BODY_LOG_LIMIT)}… (truncated)`
+    : redacted
 }

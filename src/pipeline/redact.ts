@@ -27,7 +27,11 @@ export function emptyRedaction(): Redaction {
 /** Adds a secret value in the forms it may appear in on the wire. */
 export function addSecretValue(r: Redaction, value: unknown): void {
   if (typeof value !== 'string' || value.length < 4) return
-  const forms = new Set([value, encodeURIComponent(value), new URLSearchParams({ v: value }).toString().slice(2)])
+  const forms = new Set([
+    value,
+    encodeURIComponent(value),
+    new URLSearchParams({ v: value }).toString().slice(2),
+  ])
   forms.add(Buffer.from(value).toString('base64'))
   for (const f of forms) if (!r.values.includes(f)) r.values.push(f)
   // Longest first, so a secret that contains another is replaced whole.
@@ -43,7 +47,12 @@ export function redactText(text: string, r: Redaction): string {
 export function redactUrl(url: URL, r: Redaction): string {
   const copy = new URL(url.href)
   for (const key of [...copy.searchParams.keys()]) {
-    if (r.query.has(key) || SECRET_KEYS.test(key) || key.startsWith('X-Amz-Signature') || key === 'X-Amz-Credential') {
+    if (
+      r.query.has(key) ||
+      SECRET_KEYS.test(key) ||
+      key.startsWith('X-Amz-Signature') ||
+      key === 'X-Amz-Credential'
+    ) {
       copy.searchParams.set(key, REDACTED)
     }
   }
@@ -51,7 +60,10 @@ export function redactUrl(url: URL, r: Redaction): string {
   return redactText(copy.href.replaceAll(encodeURIComponent(REDACTED), REDACTED), r)
 }
 
-export function redactHeaders(headers: Record<string, string | string[]>, r: Redaction): Record<string, string | string[]> {
+export function redactHeaders(
+  headers: Record<string, string | string[]>,
+  r: Redaction,
+): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {}
   for (const [k, v] of Object.entries(headers)) {
     const name = k.toLowerCase()
@@ -73,7 +85,8 @@ export function redactBody(text: string, contentType: string | undefined, r: Red
     }
   } else if (type.includes('x-www-form-urlencoded')) {
     const params = new URLSearchParams(text)
-    for (const key of [...params.keys()]) if (r.form.has(key) || SECRET_KEYS.test(key)) params.set(key, REDACTED)
+    for (const key of [...params.keys()])
+      if (r.form.has(key) || SECRET_KEYS.test(key)) params.set(key, REDACTED)
     out = params.toString().replaceAll(encodeURIComponent(REDACTED), REDACTED)
   }
   return redactText(out, r)
@@ -83,7 +96,10 @@ function redactJson(value: unknown, r: Redaction): unknown {
   if (Array.isArray(value)) return value.map((v) => redactJson(v, r))
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, SECRET_KEYS.test(k) || r.form.has(k) ? REDACTED : redactJson(v, r)]),
+      Object.entries(value).map(([k, v]) => [
+        k,
+        SECRET_KEYS.test(k) || r.form.has(k) ? REDACTED : redactJson(v, r),
+      ]),
     )
   }
   return value

@@ -18,7 +18,10 @@ export const followRedirects: Step = (next) => async (ctx) => {
     discardBody(result)
     ctx.meta.redirects++
     const request = ctx.request
-    if (result.status === 303 || ((result.status === 301 || result.status === 302) && request.method === 'POST')) {
+    if (
+      result.status === 303 ||
+      ((result.status === 301 || result.status === 302) && request.method === 'POST')
+    ) {
       request.method = request.method === 'HEAD' ? 'HEAD' : 'GET'
       request.body = { kind: 'none' }
       delete request.headers['content-type']
@@ -27,7 +30,8 @@ export const followRedirects: Step = (next) => async (ctx) => {
       ctx.meta.credentialsWithheld = true
       // Cookies and other caller headers could be credentials too; keep only content negotiation.
       for (const name of Object.keys(request.headers)) {
-        if (!['accept', 'accept-language', 'content-type', 'user-agent'].includes(name)) delete request.headers[name]
+        if (!['accept', 'accept-language', 'content-type', 'user-agent'].includes(name))
+          delete request.headers[name]
       }
     }
     request.url = target

@@ -25,7 +25,9 @@ export const refresh: Step = (next) => async (ctx) => {
   const result = await next(ctx)
   if (!isErrorResult(result) || !ctx.auth.canRefresh || ctx.meta.credentialsWithheld) return result
   if (ctx.refreshOn?.length) {
-    const text = needsBody(ctx.refreshOn) ? Buffer.from(await bufferBody(result)).toString('utf8') : undefined
+    const text = needsBody(ctx.refreshOn)
+      ? Buffer.from(await bufferBody(result)).toString('utf8')
+      : undefined
     if (firstMatch(ctx.refreshOn, result.status, text) === undefined) return result
   }
   discardBody(result)

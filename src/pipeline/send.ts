@@ -46,7 +46,11 @@ export function createSend(dispatcher: Dispatcher = defaultDispatcher()): Handle
     for (const [k, v] of Object.entries(res.headers)) {
       if (v !== undefined && !HOP_BY_HOP.has(k)) outHeaders[k] = v
     }
-    const result: PipelineResult = { status: res.statusCode, headers: outHeaders, body: Buffer.alloc(0) }
+    const result: PipelineResult = {
+      status: res.statusCode,
+      headers: outHeaders,
+      body: Buffer.alloc(0),
+    }
     if (ctx.stream) {
       result.body = Readable.from(res.body)
     } else {
@@ -61,13 +65,24 @@ export function createSend(dispatcher: Dispatcher = defaultDispatcher()): Handle
 }
 
 function sendError(err: unknown, url: URL): PatchbayError {
-  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
-    return new PatchbayError('request.timeout', `${url.origin} did not answer in time; try again later`, { cause: err })
+  if (
+    err instanceof undiciErrors.HeadersTimeoutError ||
+    err instanceof undiciErrors.BodyTimeoutError
+  ) {
+    return new PatchbayError(
+      'request.timeout',
+      `${url.origin} did not answer in time; try again later`,
+      { cause: err },
+    )
   }
   const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code
-  return new PatchbayError('request.upstream_unreachable', `could not reach ${url.origin}${code ? ` (${code})` : ''}`, {
-    cause: err,
-  })
+  return new PatchbayError(
+    'request.upstream_unreachable',
+    `could not reach ${url.origin}${code ? ` (${code})` : ''}`,
+    {
+      cause: err,
+    },
+  )
 }
 
 /** Reads a result's body into memory (for steps that must look at it). */

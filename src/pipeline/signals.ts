@@ -6,7 +6,11 @@
  */
 import type { Signal } from '../connector/schema.js'
 
-export function signalMatches(signal: Signal, status: number, bodyText: string | undefined): boolean {
+export function signalMatches(
+  signal: Signal,
+  status: number,
+  bodyText: string | undefined,
+): boolean {
   if (typeof signal === 'number') return signal === status
   if (bodyText === undefined) return false
   const re = /^\/(.+)\/([a-z]*)$/s.exec(signal)
@@ -16,7 +20,11 @@ export function signalMatches(signal: Signal, status: number, bodyText: string |
   return title !== null && title[1]!.trim() === signal
 }
 
-export function firstMatch(signals: Signal[] | undefined, status: number, bodyText: string | undefined): Signal | undefined {
+export function firstMatch(
+  signals: Signal[] | undefined,
+  status: number,
+  bodyText: string | undefined,
+): Signal | undefined {
   return signals?.find((s) => signalMatches(s, status, bodyText))
 }
 
