@@ -4,8 +4,24 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
+import pg from 'pg'
 import { createPatchbay, type Patchbay, type PatchbayOptions } from '../../src/index.js'
 import { startServer, type RunningServer } from '../../src/server/serve.js'
+import type { Store } from '../../src/store/store.js'
+import {
+  createTestPostgresStore,
+  dropTestSchema,
+  postgresTestUrl,
+  testSchemaName,
+} from './postgres.js'
+
+export type StoreKind = 'sqlite' | 'postgres'
+
+/** The stores API suites run against: SQLite always, PostgreSQL when reachable (always under CI). */
+export async function testStoreKinds(): Promise<StoreKind[]> {
+  return (await postgresTestUrl()) ? ['sqlite', 'postgres'] : ['sqlite']
+}
 
 export interface ApiResponse<T = any> {
   status: number
@@ -19,20 +35,52 @@ export interface TestPatchbay {
   url: string
   adminKey: string
   dataDir: string
-  api<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>
+  /** The PostgreSQL schema, when on PostgreSQL. */
+  schema: string | undefined
+  api<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<ApiResponse<T>>
   close(): Promise<void>
 }
 
-export async function startTestPatchbay(options: PatchbayOptions = {}): Promise<TestPatchbay> {
+export async function startTestPatchbay(
+  options: PatchbayOptions & { storeKind?: StoreKind } = {},
+): Promise<TestPatchbay> {
+  const { storeKind, ...rest } = options
+  options = rest
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'patchbay-test-'))
+  let ownStore: Store | undefined
+  let schema: string | undefined
+  if (storeKind === 'postgres' && !options.store) {
+    schema = testSchemaName()
+    ownStore = await createTestPostgresStore({ schema })
+    options = { ...options, store: ownStore }
+  }
   const adminKey = 'test-admin-key-0123456789'
   // The public URL is only known once the server listens; OAuth tests pass their own.
-  const pb = await createPatchbay({ refreshIntervalMs: 0, ...options, dataDir, env: { PATCHBAY_ADMIN_KEY: adminKey, ...options.env } })
+  const pb = await createPatchbay({
+    refreshIntervalMs: 0,
+    ...options,
+    dataDir,
+    env: { PATCHBAY_ADMIN_KEY: adminKey, ...options.env },
+  })
   const server = await startServer(pb, { port: 0 })
-  const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+  const api = async (
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
     const res = await fetch(`${server.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${adminKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      headers: {
+        authorization: `Bearer ${adminKey}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     })
     const text = await res.text()
@@ -50,10 +98,45 @@ export async function startTestPatchbay(options: PatchbayOptions = {}): Promise<
     url: server.url,
     adminKey,
     dataDir,
+    schema,
     api,
     async close() {
       await server.close()
       await pb.close()
+      await ownStore?.close()
+      if (schema) await dropTestSchema(schema)
     },
+  }
+}
+
+/** Whether `needle` appears anywhere in the stored bytes (SQLite files, or every PostgreSQL row). */
+export async function storeContains(t: TestPatchbay, needle: string): Promise<boolean> {
+  if (t.pb.store.dialect === 'sqlite') {
+    return ['patchbay.db', 'patchbay.db-wal'].some((f) => {
+      try {
+        return readFileSync(join(t.dataDir, f)).includes(needle)
+      } catch {
+        return false
+      }
+    })
+  }
+  const schema = t.schema
+  const client = new pg.Client({ connectionString: await postgresTestUrl() })
+  await client.connect()
+  try {
+    if (schema) await client.query(`SET search_path TO "${schema}"`)
+    const tables = await client.query<{ table_name: string }>(
+      'SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()',
+    )
+    for (const { table_name } of tables.rows) {
+      const hit = await client.query(
+        `SELECT 1 FROM "${table_name}" t WHERE t::text LIKE $1 LIMIT 1`,
+        [`%${needle}%`],
+      )
+      if (hit.rowCount) return true
+    }
+    return false
+  } finally {
+    await client.end()
   }
 }

@@ -209,7 +209,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
     deleteConnector(id) {
       const del = db.transaction(() => {
-        db.prepare('DELETE FROM breakers WHERE key LIKE ?').run(`action:${id}:%`)
+        // substr, not LIKE: `_` in ids would be a wildcard.
+        const prefix = `action:${id}:`
+        db.prepare('DELETE FROM breakers WHERE substr(key, 1, ?) = ?').run(prefix.length, prefix)
         return db.prepare('DELETE FROM connectors WHERE id = ?').run(id).changes === 1
       })
       return Promise.resolve(del.immediate())
