@@ -1,0 +1,315 @@
+/**
+ * `custom`: Workato's `custom_auth` without code. `acquire` is 1..10 HTTP requests run in order,
+ * each extracting values from its JSON response into the connection (`{{name}}` for the steps
+ * after it and for `apply`); `apply` puts templated headers, query parameters, body fields and
+ * HTTP Basic credentials on every request. Re-acquiring (refresh) runs the steps again.
+ *
+ * This module also holds what `http_token` shares with it: the auth-request settings, sending one,
+ * and reading a value out of the response without ever echoing a secret.
+ *
+ * @see https://docs.workato.com/developing-connectors/sdk/sdk-reference/connection/authorization.html
+ * @module
+ */
+import { z } from 'zod'
+import { httpMethod, templatedUrl } from '../connector/schema.js'
+import { PatchbayError, type ErrorCode } from '../errors.js'
+import type { HttpClient, HttpRequestInit, HttpResponse } from '../lib/http.js'
+import { splitPath } from '../lib/json-path.js'
+import { setBodyField } from '../lib/request.js'
+import { MissingTemplateValue } from '../lib/template.js'
+import { defineAuthScheme, type AuthContext, type Credentials } from './scheme.js'
+
+const headerName = z
+  .string()
+  .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid HTTP header name')
+  .max(100)
+
+/** A value name usable as `{{name}}`. */
+const valueName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must start with a letter or _ and use letters, digits and _')
+  .max(64)
+
+/** A dotted path into a JSON response: `data.token`, `items.0.id`, `items[0].id`. */
+export const jsonPathSchema = z
+  .string()
+  .max(200)
+  .refine((p) => splitPath(p).length > 0, 'must name a value, such as data.token')
+
+const templated = z.string().max(4000)
+
+/** An HTTP request to an auth endpoint; every string may hold `{{name}}` templates. */
+export const authRequestShape = {
+  method: httpMethod.default('POST'),
+  url: templatedUrl,
+  headers: z.record(headerName, templated).optional(),
+  /** Query parameters, encoded for you: the place for secrets that go in the URL. */
+  query: z.record(z.string().min(1).max(200), templated).optional(),
+  /** Body fields; numbers and booleans stay typed in a JSON body. */
+  body: z
+    .record(z.string().min(1).max(200), z.union([templated, z.number(), z.boolean()]))
+    .optional(),
+  bodyType: z.enum(['json', 'form']).default('json'),
+}
+export const authRequestSchema = z.object(authRequestShape).strict()
+export type AuthRequestSpec = z.infer<typeof authRequestSchema>
+
+const stepSchema = z
+  .object({
+    ...authRequestShape,
+    /** `{ name: 'json.path' }`: where each value sits in the step's JSON response. */
+    extract: z.record(valueName, jsonPathSchema).default({}),
+  })
+  .strict()
+export type AcquireStep = z.infer<typeof stepSchema>
+
+export const customSettings = z
+  .object({
+    acquire: z
+      .array(stepSchema)
+      .min(1, 'needs at least one step, or leave acquire out')
+      .max(10, 'has at most 10 steps')
+      .optional(),
+    apply: z
+      .object({
+        headers: z.record(headerName, templated).optional(),
+        query: z.record(z.string().min(1).max(200), templated).optional(),
+        body: z.record(z.string().min(1).max(200), templated).optional(),
+        basic: z.object({ username: templated, password: templated }).strict().optional(),
+      })
+      .strict()
+      .refine(
+        (a) =>
+          Object.keys(a.headers ?? {}).length +
+            Object.keys(a.query ?? {}).length +
+            Object.keys(a.body ?? {}).length >
+            0 || a.basic !== undefined,
+        'must apply at least one header, query parameter, body field or basic credential',
+      ),
+  })
+  .strict()
+export type CustomSettings = z.infer<typeof customSettings>
+
+export const customScheme = defineAuthScheme({
+  type: 'custom',
+  label: 'Custom authentication',
+  settings: customSettings,
+  // Templates read the connector's own fields; custom adds none.
+  connectionFields: () => [],
+  canRefresh: (s) => (s.acquire?.length ?? 0) > 0,
+  async connect(ctx) {
+    return { status: 'connected', credentials: await runAcquire(ctx, 'connection.flow_failed') }
+  },
+  async refresh(ctx) {
+    if (!ctx.settings.acquire?.length) {
+      throw new PatchbayError(
+        'refresh.unsupported',
+        'this custom auth has no acquire steps to re-run',
+      )
+    }
+    return runAcquire(ctx, 'refresh.failed')
+  },
+  apply(ctx, request) {
+    const a = ctx.settings.apply
+    const render = (template: string, where: string): string => {
+      try {
+        return ctx.render(template)
+      } catch (err) {
+        throw templateError(err, 'connection.invalid_values', `apply.${where}`)
+      }
+    }
+    for (const [name, template] of Object.entries(a.headers ?? {})) {
+      request.headers[name.toLowerCase()] = render(template, `headers.${name}`)
+    }
+    for (const [key, template] of Object.entries(a.query ?? {})) {
+      request.url.searchParams.set(key, render(template, `query.${key}`))
+    }
+    for (const [key, template] of Object.entries(a.body ?? {})) {
+      setBodyField(request, key, render(template, `body.${key}`))
+    }
+    if (a.basic) {
+      const user = render(a.basic.username, 'basic.username')
+      const pass = render(a.basic.password, 'basic.password')
+      request.headers['authorization'] =
+        `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`
+    }
+  },
+  redact: (s) => ({
+    headers: [
+      ...Object.keys(s.apply.headers ?? {}).map((h) => h.toLowerCase()),
+      ...(s.apply.basic ? ['authorization'] : []),
+    ],
+    query: Object.keys(s.apply.query ?? {}),
+    form: Object.keys(s.apply.body ?? {}),
+  }),
+})
+
+/** Runs the acquire steps in order; each sees the connection's values and what earlier steps extracted. */
+async function runAcquire(
+  ctx: AuthContext<CustomSettings>,
+  code: 'connection.flow_failed' | 'refresh.failed',
+): Promise<Credentials> {
+  const steps = ctx.settings.acquire ?? []
+  const before = ctx.credentials
+  // A refresh starts from the values acquired before, so a step can use e.g. a refresh token.
+  const acquired: Record<string, string> = { ...before.values }
+  const obtainedAt = ctx.now()
+  try {
+    for (const [index, step] of steps.entries()) {
+      // `ctx.render` reads `ctx.credentials` when called: pointing it at the values acquired so far
+      // lets later steps use them with the engine's own template scope (multiselect joins…).
+      ctx.credentials = { ...before, values: { ...acquired } }
+      const label = `acquire step ${index + 1} of ${steps.length}`
+      const res = await sendAuthRequest(ctx.http, step, ctx.render, {
+        code,
+        label,
+        details: { step: index },
+      })
+      if (res.status < 200 || res.status > 299) {
+        throw new PatchbayError(code, `${label} failed: the server answered HTTP ${res.status}`, {
+          details: { step: index, status: res.status },
+          cause: { status: res.status, body: res.body },
+        })
+      }
+      for (const [name, path] of Object.entries(step.extract)) {
+        const found = extractValue(res.body, path)
+        if (!found.ok) {
+          throw new PatchbayError(
+            code,
+            `${label} (HTTP ${res.status}): cannot extract "${name}": ${found.problem}`,
+            { details: { step: index, status: res.status, extract: name, path } },
+          )
+        }
+        acquired[name] = found.value
+      }
+    }
+  } finally {
+    ctx.credentials = before
+  }
+  return { values: acquired, obtainedAt }
+}
+
+export interface AuthRequestErrorContext {
+  code: ErrorCode
+  /** Names the request in messages: `token request`, `acquire step 2 of 3`. */
+  label: string
+  details?: Record<string, unknown>
+}
+
+/**
+ * Renders and sends one auth request. A template naming an unset value, or an endpoint that cannot
+ * be reached, throws `PatchbayError(error.code)`; any HTTP answer is returned for the caller to judge.
+ */
+export async function sendAuthRequest(
+  http: HttpClient,
+  spec: AuthRequestSpec,
+  render: (template: string) => string,
+  error: AuthRequestErrorContext,
+): Promise<HttpResponse> {
+  let url: URL
+  const init: HttpRequestInit = { method: spec.method }
+  try {
+    url = new URL(render(spec.url))
+    for (const [key, value] of Object.entries(spec.query ?? {})) {
+      url.searchParams.set(key, render(value))
+    }
+    const headers: Record<string, string> = {}
+    for (const [name, value] of Object.entries(spec.headers ?? {})) headers[name] = render(value)
+    init.headers = headers
+    if (spec.body) {
+      const fields = Object.entries(spec.body).map(
+        ([k, v]) => [k, typeof v === 'string' ? render(v) : v] as const,
+      )
+      init.body =
+        spec.bodyType === 'form'
+          ? new URLSearchParams(fields.map(([k, v]) => [k, String(v)]))
+          : Object.fromEntries(fields)
+    }
+  } catch (err) {
+    if (err instanceof MissingTemplateValue) {
+      throw templateError(err, error.code, error.label, error.details)
+    }
+    // Only `new URL` throws otherwise; the rendered URL may hold secrets, so it is not shown.
+    throw new PatchbayError(error.code, `${error.label}: the URL is not valid once rendered`, {
+      details: { ...error.details },
+    })
+  }
+  if (!/^https?:$/.test(url.protocol)) {
+    throw new PatchbayError(error.code, `${error.label}: the URL must be http:// or https://`, {
+      details: { ...error.details },
+    })
+  }
+  try {
+    return await http(url, init)
+  } catch (err) {
+    if (err instanceof PatchbayError) throw err // the engine's network rules
+    const reason = (err as { code?: unknown }).code ?? (err as Error).name
+    throw new PatchbayError(
+      error.code,
+      `${error.label}: could not reach ${url.origin} (${String(reason)})`,
+      { details: { ...error.details, unreachable: true }, cause: err },
+    )
+  }
+}
+
+function templateError(
+  err: unknown,
+  code: ErrorCode,
+  where: string,
+  details: Record<string, unknown> = {},
+): unknown {
+  if (!(err instanceof MissingTemplateValue)) return err
+  return new PatchbayError(code, `${where}: template value "${err.key}" is not set`, {
+    details: { ...details, missing: err.key },
+  })
+}
+
+export type Extracted = { ok: true; value: string } | { ok: false; problem: string }
+
+function keysOf(value: object): string {
+  const keys = Object.keys(value)
+  if (keys.length === 0) return 'it is empty'
+  const shown = keys.slice(0, 10).map((k) => (k.length > 40 ? `${k.slice(0, 40)}…` : k))
+  return `its keys: ${shown.join(', ')}${keys.length > 10 ? ', …' : ''}`
+}
+
+/**
+ * Reads a string at `path` in a parsed response. A problem says where the path broke and which
+ * keys were there instead, never a value: a response body may hold secrets.
+ */
+export function extractValue(body: unknown, path: string): Extracted {
+  if (body === null || typeof body !== 'object') {
+    return { ok: false, problem: `the response is not JSON, so there is nothing at "${path}"` }
+  }
+  let current: unknown = body
+  const walked: string[] = []
+  for (const key of splitPath(path)) {
+    if (current === null || typeof current !== 'object') {
+      return {
+        ok: false,
+        problem: `nothing at "${path}": "${walked.join('.')}" is ${describeType(current)}, not an object`,
+      }
+    }
+    if (!Object.prototype.hasOwnProperty.call(current, key)) {
+      const where = walked.length === 0 ? 'the response' : `"${walked.join('.')}"`
+      return {
+        ok: false,
+        problem: `nothing at "${path}": ${where} has no "${key}" (${keysOf(current)})`,
+      }
+    }
+    current = (current as Record<string, unknown>)[key]
+    walked.push(key)
+  }
+  if (typeof current === 'string' && current !== '') return { ok: true, value: current }
+  if (typeof current === 'number' || typeof current === 'boolean') {
+    return { ok: true, value: String(current) }
+  }
+  return { ok: false, problem: `"${path}" is ${describeType(current)}, not a string` }
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null'
+  if (value === '') return 'an empty string'
+  if (Array.isArray(value)) return 'an array'
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`
+}
