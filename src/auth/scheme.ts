@@ -74,10 +74,13 @@ export interface AuthScheme<S = Record<string, unknown>> {
   readonly settings: z.ZodObject
   /** Settings keys that hold secrets: encrypted at rest and masked in answers. */
   readonly secretSettings?: readonly string[]
-  /** Fields a connection supplies for this scheme, besides the connector's own `fields`. */
-  connectionFields(settings: S): FieldDefinition[]
+  /**
+   * Fields a connection supplies for this scheme, besides the connector's own `fields`. With the
+   * connection's `values`, a scheme whose fields depend on them (`multi`) answers exactly.
+   */
+  connectionFields(settings: S, values?: Record<string, unknown>): FieldDefinition[]
   /** Whether a failed response should lead to `refresh` (false: the scheme cannot re-acquire). */
-  readonly canRefresh: (settings: S) => boolean
+  readonly canRefresh: (settings: S, values?: Record<string, unknown>) => boolean
   /** Starts a connection. */
   connect(ctx: AuthContext<S>): Promise<ConnectOutcome>
   /** Finishes a browser flow with the callback's query parameters. */

@@ -160,7 +160,7 @@ export function createConnectionService(
       }
       const fields = [
         ...loaded.definition.fields,
-        ...loaded.scheme.connectionFields(loaded.settings),
+        ...loaded.scheme.connectionFields(loaded.settings, data.values),
       ]
       const checked = checkValues(fields, data.values)
       if (checked.issues.length) {
@@ -362,7 +362,8 @@ export function createConnectionService(
     async refresh(id: string): Promise<ConnectionView> {
       const record = await find(id)
       const loaded = await connectors.load(record.connectorId)
-      if (!loaded.scheme.refresh || !loaded.scheme.canRefresh(loaded.settings)) {
+      const values = { ...record.values, ...credentials.open(record).values }
+      if (!loaded.scheme.refresh || !loaded.scheme.canRefresh(loaded.settings, values)) {
         throw new PatchbayError(
           'refresh.unsupported',
           `${loaded.scheme.label} connections have nothing to refresh`,

@@ -14,6 +14,7 @@ import { addSecretValue, emptyRedaction, redactText, type AuthBinding } from '..
 import type { ConnectionRecord } from '../store/store.js'
 import type { LoadedConnector } from './connectors.js'
 import type { EngineContext } from './context.js'
+import { concretePaths, getAt } from './secrets.js'
 import { templateScope } from './values.js'
 
 type Obj = Record<string, unknown>
@@ -49,10 +50,11 @@ export function createCredentialService(
     record: Pick<ConnectionRecord, 'id' | 'values'>,
     secrets: ConnectionSecrets,
   ): AuthContext {
-    const fields = [...loaded.definition.fields, ...loaded.scheme.connectionFields(loaded.settings)]
+    const values = { ...record.values, ...secrets.values }
+    const fields = [...loaded.definition.fields, ...loaded.scheme.connectionFields(loaded.settings, values)]
     const actx: AuthContext = {
       settings: loaded.settings,
-      values: { ...record.values, ...secrets.values },
+      values,
       credentials: secrets.credentials,
       render: (template) =>
         renderTemplate(template, {
@@ -84,7 +86,9 @@ export function createCredentialService(
     }
     walk(secrets.values)
     walk(secrets.credentials.values)
-    for (const path of loaded.scheme.secretSettings ?? []) walk(loaded.settings[path])
+    for (const pattern of loaded.scheme.secretSettings ?? []) {
+      for (const path of concretePaths(loaded.settings, pattern)) walk(getAt(loaded.settings, path))
+    }
     return r
   }
 
@@ -208,7 +212,9 @@ export function createCredentialService(
   function bind(loaded: LoadedConnector, record: ConnectionRecord): AuthBinding {
     let current = record
     let secrets = open(record)
-    const canRefresh = Boolean(loaded.scheme.refresh) && loaded.scheme.canRefresh(loaded.settings)
+    const canRefresh =
+      Boolean(loaded.scheme.refresh) &&
+      loaded.scheme.canRefresh(loaded.settings, { ...record.values, ...secrets.values })
     const extra = loaded.definition.auth.extra as
       { headers?: Record<string, string>; query?: Record<string, string> } | undefined
     const binding: AuthBinding = {

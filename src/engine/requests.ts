@@ -59,8 +59,9 @@ export function createRequestService(
   credentials: CredentialService,
 ) {
   function scopeOf(loaded: LoadedConnector, record: ConnectionRecord): Obj {
-    const fields = [...loaded.definition.fields, ...loaded.scheme.connectionFields(loaded.settings)]
-    return templateScope(fields, { ...record.values, ...credentials.open(record).values })
+    const values = { ...record.values, ...credentials.open(record).values }
+    const fields = [...loaded.definition.fields, ...loaded.scheme.connectionFields(loaded.settings, values)]
+    return templateScope(fields, values)
   }
 
   function baseUrlOf(loaded: LoadedConnector, scope: Obj): URL {
