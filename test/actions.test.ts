@@ -13,7 +13,9 @@ describe.each(await testStoreKinds())('custom actions on %s', (storeKind) => {
     t = await startTestPatchbay({ storeKind })
     up = await startUpstream()
     up.route('/v1/me', (req, res) =>
-      req.headers['x-api-key'] === 'k-123' ? json(res, 200, { data: { email: 'ann@acme.test' } }) : json(res, 401, { error: 'bad key' }),
+      req.headers['x-api-key'] === 'k-123'
+        ? json(res, 200, { data: { email: 'ann@acme.test' } })
+        : json(res, 401, { error: 'bad key' }),
     )
     const c = await t.api('POST', '/api/v1/connectors', {
       name: 'Acme',
@@ -34,7 +36,14 @@ describe.each(await testStoreKinds())('custom actions on %s', (storeKind) => {
             { name: 'email', type: 'text' },
             { name: 'age', type: 'number' },
             { name: 'notify', type: 'boolean', default: false },
-            { name: 'tag', type: 'select', options: [['VIP', 'vip'], ['Lead', 'lead']] },
+            {
+              name: 'tag',
+              type: 'select',
+              options: [
+                ['VIP', 'vip'],
+                ['Lead', 'lead'],
+              ],
+            },
           ],
         },
       ],
@@ -43,7 +52,10 @@ describe.each(await testStoreKinds())('custom actions on %s', (storeKind) => {
     connectorId = c.body.id
     actionId = c.body.actions[0].id
     await t.api('POST', `/api/v1/connectors/${connectorId}/ready`)
-    const conn = await t.api('POST', '/api/v1/connections', { connector: connectorId, values: { 'X-Api-Key': 'k-123' } })
+    const conn = await t.api('POST', '/api/v1/connections', {
+      connector: connectorId,
+      values: { 'X-Api-Key': 'k-123' },
+    })
     connectionId = conn.body.id
     expect(conn.body.identity).toBe('ann@acme.test')
   })
@@ -59,7 +71,10 @@ describe.each(await testStoreKinds())('custom actions on %s', (storeKind) => {
       inputs: { list: 'a b/c', email: 'x@y.test', age: '42', tag: 'vip' },
     })
     expect(res.status, JSON.stringify(res.body)).toBe(200)
-    expect(res.body).toMatchObject({ status: 200, action: { id: actionId, name: 'Create contact' } })
+    expect(res.body).toMatchObject({
+      status: 200,
+      action: { id: actionId, name: 'Create contact' },
+    })
     const r = up.requests[0]!
     expect(r.method).toBe('POST')
     expect(r.path).toBe('/v1/lists/a%20b%2Fc/contacts')
@@ -74,10 +89,17 @@ describe.each(await testStoreKinds())('custom actions on %s', (storeKind) => {
 
   it('refuses bad inputs naming each one, without calling the upstream', async () => {
     up.requests.length = 0
-    const res = await t.api('POST', `/api/v1/actions/${actionId}/run`, { connection: connectionId, inputs: { list: 'l', age: 'old', tag: 'nope' } })
+    const res = await t.api('POST', `/api/v1/actions/${actionId}/run`, {
+      connection: connectionId,
+      inputs: { list: 'l', age: 'old', tag: 'nope' },
+    })
     expect(res.status).toBe(400)
     expect(res.body.error.code).toBe('action.invalid_inputs')
-    expect(res.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(['inputs.age', 'inputs.email', 'inputs.tag'])
+    expect(res.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual([
+      'inputs.age',
+      'inputs.email',
+      'inputs.tag',
+    ])
     expect(up.requests).toHaveLength(0)
   })
 
@@ -105,7 +127,9 @@ describe.each(await testStoreKinds())('custom actions on %s', (storeKind) => {
       write()
     })
     up.requests.length = 0
-    const res = await fetch(`${t.url}/proxy/${connectionId}/big?x=1`, { headers: { authorization: `Bearer ${t.adminKey}`, 'x-custom': 'c' } })
+    const res = await fetch(`${t.url}/proxy/${connectionId}/big?x=1`, {
+      headers: { authorization: `Bearer ${t.adminKey}`, 'x-custom': 'c' },
+    })
     expect(res.status).toBe(200)
     expect(res.headers.get('x-upstream')).toBe('yes')
     const bytes = Buffer.from(await res.arrayBuffer())
@@ -120,7 +144,9 @@ describe.each(await testStoreKinds())('custom actions on %s', (storeKind) => {
   })
 
   it('proxies a POST body and the upstream status as they are', async () => {
-    up.route('/v1/echo', (req, res) => json(res, 418, { got: req.body, type: req.headers['content-type'] }))
+    up.route('/v1/echo', (req, res) =>
+      json(res, 418, { got: req.body, type: req.headers['content-type'] }),
+    )
     const res = await fetch(`${t.url}/proxy/${connectionId}/echo`, {
       method: 'POST',
       headers: { 'x-patchbay-key': t.adminKey, 'content-type': 'text/plain' },
@@ -141,32 +167,61 @@ describe.each(await testStoreKinds())('custom actions on %s', (storeKind) => {
       res.end(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 255]))
     })
     const res = await t.api('POST', `/api/v1/connections/${connectionId}/request`, { path: 'png' })
-    expect(res.body).toMatchObject({ status: 200, bodyEncoding: 'base64', body: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 255]).toString('base64') })
+    expect(res.body).toMatchObject({
+      status: 200,
+      bodyEncoding: 'base64',
+      body: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 255]).toString('base64'),
+    })
   })
 
   it('tests a connection with its identity request', async () => {
     const ok = await t.api('POST', `/api/v1/connections/${connectionId}/test`)
-    expect(ok.body).toEqual({ ok: true, status: 200, identity: 'ann@acme.test', message: 'the connection works' })
-    const bad = await t.api('POST', '/api/v1/connections', { connector: connectorId, values: { 'X-Api-Key': 'wrong' } })
+    expect(ok.body).toEqual({
+      ok: true,
+      status: 200,
+      identity: 'ann@acme.test',
+      message: 'the connection works',
+    })
+    const bad = await t.api('POST', '/api/v1/connections', {
+      connector: connectorId,
+      values: { 'X-Api-Key': 'wrong' },
+    })
     const failed = await t.api('POST', `/api/v1/connections/${bad.body.id}/test`)
     expect(failed.body).toMatchObject({ ok: false, status: 401 })
   })
 
   it('refuses custom actions when the connector does not enable them', async () => {
-    const c = await t.api('POST', '/api/v1/connectors', { name: 'Closed', baseUrl: up.url, auth: { type: 'bearer' } })
+    const c = await t.api('POST', '/api/v1/connectors', {
+      name: 'Closed',
+      baseUrl: up.url,
+      auth: { type: 'bearer' },
+    })
     await t.api('POST', `/api/v1/connectors/${c.body.id}/ready`)
-    const conn = await t.api('POST', '/api/v1/connections', { connector: c.body.id, values: { token: 't' } })
+    const conn = await t.api('POST', '/api/v1/connections', {
+      connector: c.body.id,
+      values: { token: 't' },
+    })
     const res = await t.api('POST', `/api/v1/connections/${conn.body.id}/request`, { path: 'x' })
     expect(res.status).toBe(409)
     expect(res.body.error.code).toBe('connector.custom_action_disabled')
-    const proxied = await fetch(`${t.url}/proxy/${conn.body.id}/x`, { headers: { authorization: `Bearer ${t.adminKey}` } })
+    const proxied = await fetch(`${t.url}/proxy/${conn.body.id}/x`, {
+      headers: { authorization: `Bearer ${t.adminKey}` },
+    })
     expect(proxied.status).toBe(409)
   })
 
   it('answers 502 with the error shape when the upstream cannot be reached', async () => {
-    const c = await t.api('POST', '/api/v1/connectors', { name: 'Gone', baseUrl: 'http://127.0.0.1:9/', auth: { type: 'bearer' }, customAction: { enabled: true } })
+    const c = await t.api('POST', '/api/v1/connectors', {
+      name: 'Gone',
+      baseUrl: 'http://127.0.0.1:9/',
+      auth: { type: 'bearer' },
+      customAction: { enabled: true },
+    })
     await t.api('POST', `/api/v1/connectors/${c.body.id}/ready`)
-    const conn = await t.api('POST', '/api/v1/connections', { connector: c.body.id, values: { token: 't' } })
+    const conn = await t.api('POST', '/api/v1/connections', {
+      connector: c.body.id,
+      values: { token: 't' },
+    })
     const res = await t.api('POST', `/api/v1/connections/${conn.body.id}/request`, { path: 'x' })
     expect(res.status).toBe(502)
     expect(res.body.error.code).toBe('request.upstream_unreachable')
@@ -177,7 +232,9 @@ describe.each(await testStoreKinds())('custom actions on %s', (storeKind) => {
     const doc = (await res.json()) as any
     expect(doc.openapi).toBe('3.0.3')
     expect(Object.keys(doc.paths)).toContain('/connections/{id}/request')
-    const variants = doc.components.schemas.ConnectorInput.properties.auth.oneOf.map((v: any) => v.properties.type.enum?.[0] ?? v.properties.type.const)
+    const variants = doc.components.schemas.ConnectorInput.properties.auth.oneOf.map(
+      (v: any) => v.properties.type.enum?.[0] ?? v.properties.type.const,
+    )
     expect(variants).toEqual(expect.arrayContaining(['basic', 'api_key', 'bearer']))
     expect(doc.components.schemas.ConnectorInput.properties.name.maxLength).toBe(50)
   })

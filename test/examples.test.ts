@@ -11,7 +11,10 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.json'))
 describe('examples/', () => {
   let pb: Patchbay
   beforeAll(async () => {
-    pb = await createPatchbay({ dataDir: mkdtempSync(join(tmpdir(), 'pb-ex-')), refreshIntervalMs: 0 })
+    pb = await createPatchbay({
+      dataDir: mkdtempSync(join(tmpdir(), 'pb-ex-')),
+      refreshIntervalMs: 0,
+    })
   })
   afterAll(() => pb.close())
 

@@ -8,7 +8,11 @@ import { json, startUpstream, type Upstream } from './peers/upstream.js'
 let up: Upstream
 beforeAll(async () => {
   up = await startUpstream()
-  up.route('*', (req, res) => json(res, req.headers.authorization === 'Bearer persisted-token' ? 200 : 401, { path: req.path }))
+  up.route('*', (req, res) =>
+    json(res, req.headers.authorization === 'Bearer persisted-token' ? 200 : 401, {
+      path: req.path,
+    }),
+  )
 })
 afterAll(() => up.close())
 
@@ -16,9 +20,17 @@ describe('the library and restarts', () => {
   it('gives the same operations in-process, typed, and keeps everything across a restart', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'pb-lib-'))
     const first = await createPatchbay({ dataDir, refreshIntervalMs: 0 })
-    const connector = await first.connectors.create({ name: 'Lib', baseUrl: up.url, auth: { type: 'bearer' }, customAction: { enabled: true } })
+    const connector = await first.connectors.create({
+      name: 'Lib',
+      baseUrl: up.url,
+      auth: { type: 'bearer' },
+      customAction: { enabled: true },
+    })
     await first.connectors.ready(connector.id)
-    const conn = await first.connections.create({ connector: 'lib', values: { token: 'persisted-token' } })
+    const conn = await first.connections.create({
+      connector: 'lib',
+      values: { token: 'persisted-token' },
+    })
     expect(conn.status).toBe('connected')
     await first.close()
     expect(statSync(join(dataDir, 'secret.key')).mode & 0o777).toBe(0o600)
@@ -36,12 +48,28 @@ describe('the library and restarts', () => {
 
   it('cannot read secrets under another key, and says which setting to check', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'pb-lib-'))
-    const a = await createPatchbay({ dataDir, refreshIntervalMs: 0, env: { PATCHBAY_SECRET_KEY: Buffer.alloc(32, 1).toString('base64') } })
-    const c = await a.connectors.create({ name: 'Keyed', baseUrl: up.url, auth: { type: 'bearer' }, customAction: { enabled: true } })
+    const a = await createPatchbay({
+      dataDir,
+      refreshIntervalMs: 0,
+      env: { PATCHBAY_SECRET_KEY: Buffer.alloc(32, 1).toString('base64') },
+    })
+    const c = await a.connectors.create({
+      name: 'Keyed',
+      baseUrl: up.url,
+      auth: { type: 'bearer' },
+      customAction: { enabled: true },
+    })
     await a.connectors.ready(c.id)
-    const conn = await a.connections.create({ connector: c.id, values: { token: 'persisted-token' } })
+    const conn = await a.connections.create({
+      connector: c.id,
+      values: { token: 'persisted-token' },
+    })
     await a.close()
-    const b = await createPatchbay({ dataDir, refreshIntervalMs: 0, env: { PATCHBAY_SECRET_KEY: Buffer.alloc(32, 2).toString('base64') } })
+    const b = await createPatchbay({
+      dataDir,
+      refreshIntervalMs: 0,
+      env: { PATCHBAY_SECRET_KEY: Buffer.alloc(32, 2).toString('base64') },
+    })
     try {
       const err = await b.connections.request(conn.id, { path: 'x' }).catch((e: unknown) => e)
       expect(String((err as Error).message)).toMatch(/PATCHBAY_SECRET_KEY/)
@@ -51,14 +79,22 @@ describe('the library and restarts', () => {
   })
 
   it('refuses a malformed secret key with a clear message', async () => {
-    const err = await createPatchbay({ dataDir: mkdtempSync(join(tmpdir(), 'pb-lib-')), env: { PATCHBAY_SECRET_KEY: 'short' } }).catch((e: unknown) => e)
+    const err = await createPatchbay({
+      dataDir: mkdtempSync(join(tmpdir(), 'pb-lib-')),
+      env: { PATCHBAY_SECRET_KEY: 'short' },
+    }).catch((e: unknown) => e)
     expect(String((err as Error).message)).toMatch(/PATCHBAY_SECRET_KEY must be 32 bytes/)
   })
 
   it('throws typed errors with stable codes', async () => {
-    const pb = await createPatchbay({ dataDir: mkdtempSync(join(tmpdir(), 'pb-lib-')), refreshIntervalMs: 0 })
+    const pb = await createPatchbay({
+      dataDir: mkdtempSync(join(tmpdir(), 'pb-lib-')),
+      refreshIntervalMs: 0,
+    })
     try {
-      const err = await pb.connectors.create({ name: '!bad', baseUrl: 'nope', auth: { type: 'bearer' } }).catch((e: unknown) => e)
+      const err = await pb.connectors
+        .create({ name: '!bad', baseUrl: 'nope', auth: { type: 'bearer' } })
+        .catch((e: unknown) => e)
       expect(isPatchbayError(err, 'input.invalid')).toBe(true)
       expect(JSON.parse(JSON.stringify(err))).toEqual({
         code: 'input.invalid',

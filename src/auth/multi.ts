@@ -177,7 +177,8 @@ export function createMultiScheme(getRegistry: () => AuthRegistry) {
         options: Object.entries(s.options).map(([key, o]) => [o.label, key]),
       }
       const key = values?.[s.selectedBy]
-      const chosen = typeof key === 'string' && Object.hasOwn(s.options, key) ? s.options[key] : undefined
+      const chosen =
+        typeof key === 'string' && Object.hasOwn(s.options, key) ? s.options[key] : undefined
       if (chosen) {
         // With the selection known, the selected option's fields, required as they are defined.
         const own = schemeOf(chosen.type)?.connectionFields(optionSettings(chosen), values) ?? []
@@ -198,9 +199,12 @@ export function createMultiScheme(getRegistry: () => AuthRegistry) {
     /** The selected option's answer; without values, whether any option can refresh. */
     canRefresh: (s, values) => {
       const key = values?.[s.selectedBy]
-      const chosen = typeof key === 'string' && Object.hasOwn(s.options, key) ? s.options[key] : undefined
+      const chosen =
+        typeof key === 'string' && Object.hasOwn(s.options, key) ? s.options[key] : undefined
       const candidates = chosen ? [chosen] : Object.values(s.options)
-      return candidates.some((o) => schemeOf(o.type)?.canRefresh(optionSettings(o), values) === true)
+      return candidates.some(
+        (o) => schemeOf(o.type)?.canRefresh(optionSettings(o), values) === true,
+      )
     },
     async connect(ctx) {
       const selected = select(ctx)

@@ -5,6 +5,7 @@
  * @module
  */
 import { isDeepStrictEqual } from 'node:util'
+import type { ZodError } from 'zod'
 import type { AuthScheme } from '../auth/scheme.js'
 import {
   AUTH_COMMON_KEYS,
@@ -111,7 +112,7 @@ export function createConnectorService(ctx: EngineContext) {
         safeParse: (v: unknown) => {
           success: boolean
           data?: unknown
-          error?: import('zod').ZodError
+          error?: ZodError
         }
       }
     >

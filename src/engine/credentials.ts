@@ -51,7 +51,10 @@ export function createCredentialService(
     secrets: ConnectionSecrets,
   ): AuthContext {
     const values = { ...record.values, ...secrets.values }
-    const fields = [...loaded.definition.fields, ...loaded.scheme.connectionFields(loaded.settings, values)]
+    const fields = [
+      ...loaded.definition.fields,
+      ...loaded.scheme.connectionFields(loaded.settings, values),
+    ]
     const actx: AuthContext = {
       settings: loaded.settings,
       values,

@@ -60,7 +60,10 @@ export function createRequestService(
 ) {
   function scopeOf(loaded: LoadedConnector, record: ConnectionRecord): Obj {
     const values = { ...record.values, ...credentials.open(record).values }
-    const fields = [...loaded.definition.fields, ...loaded.scheme.connectionFields(loaded.settings, values)]
+    const fields = [
+      ...loaded.definition.fields,
+      ...loaded.scheme.connectionFields(loaded.settings, values),
+    ]
     return templateScope(fields, values)
   }
 
@@ -135,8 +138,8 @@ export function createRequestService(
       refreshOn: auth.refreshOn,
       detectOn: auth.detectOn,
       breakerKey: options.actionId
-        ? `action:${loaded.record.id}:${options.actionId}`
-        : `connection:${record.id}`,
+        ? actionBreakerKey(loaded.record.id, options.actionId)
+        : connectionBreakerKey(record.id),
       breaker: connectors.breakerOf(loaded.definition),
       stream: options.stream,
       timeoutMs: ctx.timeoutMs,

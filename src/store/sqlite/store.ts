@@ -16,7 +16,6 @@ import {
   type ConnectionRecord,
   type ConnectorRecord,
   type LogRecord,
-  type OAuthStateRecord,
   type Page,
   type Store,
 } from '../store.js'
@@ -260,10 +259,22 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       if (cursor && !after) return Promise.reject(badCursor())
       const where: string[] = []
       const args: unknown[] = []
-      if (connectorId) (where.push('connector_id = ?'), args.push(connectorId))
-      if (endUser) (where.push('end_user = ?'), args.push(endUser))
-      if (status) (where.push('status = ?'), args.push(status))
-      if (after) (where.push('(created_at, id) > (?, ?)'), args.push(after[0], after[1]))
+      if (connectorId) {
+        where.push('connector_id = ?')
+        args.push(connectorId)
+      }
+      if (endUser) {
+        where.push('end_user = ?')
+        args.push(endUser)
+      }
+      if (status) {
+        where.push('status = ?')
+        args.push(status)
+      }
+      if (after) {
+        where.push('(created_at, id) > (?, ?)')
+        args.push(after[0], after[1])
+      }
       const sql = `SELECT * FROM connections ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, id LIMIT ?`
       const rows = db.prepare(sql).all(...args, limit + 1) as Row[]
       return Promise.resolve(
@@ -387,10 +398,22 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       if (cursor && (!after || typeof after[0] !== 'number')) return Promise.reject(badCursor())
       const where: string[] = []
       const args: unknown[] = []
-      if (connectorId) (where.push('connector_id = ?'), args.push(connectorId))
-      if (connectionId) (where.push('connection_id = ?'), args.push(connectionId))
-      if (actionId) (where.push('action_id = ?'), args.push(actionId))
-      if (after) (where.push('seq < ?'), args.push(after[0]))
+      if (connectorId) {
+        where.push('connector_id = ?')
+        args.push(connectorId)
+      }
+      if (connectionId) {
+        where.push('connection_id = ?')
+        args.push(connectionId)
+      }
+      if (actionId) {
+        where.push('action_id = ?')
+        args.push(actionId)
+      }
+      if (after) {
+        where.push('seq < ?')
+        args.push(after[0])
+      }
       const sql = `SELECT * FROM logs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq DESC LIMIT ?`
       const rows = db.prepare(sql).all(...args, limit + 1) as Row[]
       return Promise.resolve(page(rows, limit, toLog, (r) => [r.seq as number]))
