@@ -19,7 +19,7 @@ afterAll(() => up.close())
 describe('the library and restarts', () => {
   it('gives the same operations in-process, typed, and keeps everything across a restart', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'pb-lib-'))
-    const first = await createPatchbay({ dataDir, refreshIntervalMs: 0 })
+    const first = await createPatchbay({ dataDir, refreshIntervalMs: 0, allowPrivateNetwork: true })
     const connector = await first.connectors.create({
       name: 'Lib',
       baseUrl: up.url,
@@ -35,7 +35,11 @@ describe('the library and restarts', () => {
     await first.close()
     expect(statSync(join(dataDir, 'secret.key')).mode & 0o777).toBe(0o600)
 
-    const second = await createPatchbay({ dataDir, refreshIntervalMs: 0 })
+    const second = await createPatchbay({
+      dataDir,
+      refreshIntervalMs: 0,
+      allowPrivateNetwork: true,
+    })
     try {
       expect((await second.connectors.get('lib')).stage).toBe('ready')
       const res = await second.connections.request(conn.id, { path: 'after-restart' })

@@ -12,7 +12,8 @@ import { createBuiltinRegistry } from '../auth/builtin.js'
 import type { AuthRegistry, AuthScheme } from '../auth/scheme.js'
 import { listQuerySchema } from '../connector/schema.js'
 import { invalidInput } from '../errors.js'
-import { createHttpClient, defaultDispatcher } from '../lib/http-client.js'
+import { createHttpClient } from '../lib/http-client.js'
+import { createGuardedAgent } from '../lib/network.js'
 import { createPipeline } from '../pipeline/index.js'
 import { createSecretBox, loadSecretKeys } from '../store/crypto.js'
 import { openStore } from '../store/open.js'
@@ -52,8 +53,15 @@ export interface PatchbayOptions {
   timeoutMs?: number
   /** How often the background refresher looks for refresh tokens about to lapse, ms (default 30 s; 0 = off). */
   refreshIntervalMs?: number
-  /** The undici dispatcher for all outgoing calls. */
+  /** The undici dispatcher for all outgoing calls (default: one that obeys the network policy). */
   dispatcher?: Dispatcher
+  /**
+   * Let outgoing calls reach loopback and private networks (`PATCHBAY_ALLOW_PRIVATE_NETWORK`).
+   * Link-local and metadata addresses stay refused either way.
+   */
+  allowPrivateNetwork?: boolean
+  /** Exact `address:port` pairs allowed even when private networks are not (the built-in demo API). */
+  allowEndpoints?: string[]
   env?: NodeJS.ProcessEnv
 }
 
@@ -70,7 +78,10 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
     (await openStore({ dataDir, databaseUrl: options.databaseUrl ?? env.PATCHBAY_DATABASE_URL }))
   const box = createSecretBox(options.secretKeys ?? loadSecretKeys(dataDir, env))
   const registry: AuthRegistry = createBuiltinRegistry(options.schemes ?? [])
-  const dispatcher = options.dispatcher ?? defaultDispatcher()
+  const allowPrivate =
+    options.allowPrivateNetwork ?? /^(1|true|yes)$/i.test(env.PATCHBAY_ALLOW_PRIVATE_NETWORK ?? '')
+  const allowEndpoints = new Set(options.allowEndpoints ?? [])
+  const dispatcher = options.dispatcher ?? createGuardedAgent({ allowPrivate, allowEndpoints })
   const ctx: EngineContext = {
     store,
     box,
@@ -221,8 +232,13 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
       },
     },
     refreshDue,
+    /** Allows one more exact `address:port` (the server adds its own, for the demo API). */
+    allowEndpoint(endpoint: string): void {
+      allowEndpoints.add(endpoint)
+    },
     async close(): Promise<void> {
       if (timer) clearInterval(timer)
+      if (!options.dispatcher) await (dispatcher as { close?: () => Promise<void> }).close?.()
       if (!options.store) await store.close()
     },
   }

@@ -5,7 +5,9 @@
  * @module
  */
 import { Agent, request, type Dispatcher } from 'undici'
+import { PatchbayError } from '../errors.js'
 import type { HttpClient, HttpRequestInit } from './http.js'
+import { NetworkRefusedError } from './network.js'
 
 export interface HttpClientOptions {
   dispatcher?: Dispatcher
@@ -72,6 +74,13 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       dispatcher: options.dispatcher ?? defaultDispatcher(),
       headersTimeout: timeout,
       bodyTimeout: timeout,
+    }).catch((err: unknown) => {
+      if (err instanceof NetworkRefusedError) {
+        throw new PatchbayError('request.network_refused', `${url.host}: ${err.message}`, {
+          cause: err,
+        })
+      }
+      throw err
     })
     const text = await res.body.text()
     const outHeaders: Record<string, string> = {}

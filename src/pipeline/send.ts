@@ -7,6 +7,7 @@ import { Readable } from 'node:stream'
 import { errors as undiciErrors, request, type Dispatcher } from 'undici'
 import { PatchbayError } from '../errors.js'
 import { defaultDispatcher } from '../lib/http-client.js'
+import { NetworkRefusedError } from '../lib/network.js'
 import { encodeBody } from '../lib/request.js'
 import type { Handler, PipelineResult } from './types.js'
 
@@ -65,6 +66,11 @@ export function createSend(dispatcher: Dispatcher = defaultDispatcher()): Handle
 }
 
 function sendError(err: unknown, url: URL): PatchbayError {
+  if (err instanceof NetworkRefusedError) {
+    return new PatchbayError('request.network_refused', `${url.host}: ${err.message}`, {
+      cause: err,
+    })
+  }
   if (
     err instanceof undiciErrors.HeadersTimeoutError ||
     err instanceof undiciErrors.BodyTimeoutError

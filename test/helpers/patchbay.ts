@@ -65,7 +65,7 @@ export async function startTestPatchbay(
     refreshIntervalMs: 0,
     ...options,
     dataDir,
-    env: { PATCHBAY_ADMIN_KEY: adminKey, ...options.env },
+    env: { PATCHBAY_ADMIN_KEY: adminKey, PATCHBAY_ALLOW_PRIVATE_NETWORK: 'true', ...options.env },
   })
   const server = await startServer(pb, { port: 0 })
   const api = async (

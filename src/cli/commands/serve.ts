@@ -25,6 +25,10 @@ export function registerServe(program: Command, version: string): void {
       const publicUrl = process.env.PATCHBAY_PUBLIC_URL ?? `http://${display}:${port}`
       const pb = await createPatchbay({ publicUrl })
       const server = await startServer(pb, { port, host, version })
+      // The demo API is this server itself: allow exactly its own address, whatever the network policy.
+      pb.allowEndpoint(
+        `${host === '0.0.0.0' || host === '::' || host === 'localhost' ? '127.0.0.1' : host}:${server.port}`,
+      )
       const admin = pb.admin.ensureKey()
       const seeded = await seedExample(pb, publicUrl)
       const lines = [
