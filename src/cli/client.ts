@@ -5,6 +5,7 @@
  * @module
  */
 import { createPatchbay, type Patchbay } from '../index.js'
+import { createLogger } from '../lib/logger.js'
 import { createApp } from '../server/app.js'
 
 export interface CliResponse {
@@ -63,7 +64,11 @@ export async function openClient(env: NodeJS.ProcessEnv = process.env): Promise<
       close: () => Promise.resolve(),
     }
   }
-  const pb: Patchbay = await createPatchbay({ refreshIntervalMs: 0, env })
+  const pb: Patchbay = await createPatchbay({
+    refreshIntervalMs: 0,
+    env,
+    logger: createLogger({ PATCHBAY_LOG_LEVEL: 'warn', ...env }, { toStderr: true }),
+  })
   const app = createApp(pb)
   const key = pb.admin.ensureKey().key
   return {

@@ -5,6 +5,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { AuthRegistry } from '../auth/scheme.js'
+import type { Logger } from '../lib/logger.js'
+import type { Metrics } from '../lib/metrics.js'
 import type { HttpClient } from '../lib/http.js'
 import type { Handler } from '../pipeline/index.js'
 import type { SecretBox } from '../store/crypto.js'
@@ -21,6 +23,8 @@ export interface EngineContext {
   now: () => number
   /** Request timeout for custom actions, ms. */
   timeoutMs: number
+  metrics: Metrics
+  logger: Logger
 }
 
 export function newId(prefix: string): string {

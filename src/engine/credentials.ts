@@ -103,6 +103,9 @@ export function createCredentialService(
     loaded: LoadedConnector,
     secrets: ConnectionSecrets,
   ) {
+    ctx.metrics.refreshes.inc({
+      outcome: outcome === 'refreshed' ? 'refreshed' : outcome.replace(/^failed: /, ''),
+    })
     const r = redaction(loaded, secrets)
     await store
       .appendLog({
@@ -128,9 +131,7 @@ export function createCredentialService(
               ),
         detail: null,
       })
-      .catch((err: unknown) =>
-        console.error('patchbay: could not log a refresh:', (err as Error).message),
-      )
+      .catch((err: unknown) => ctx.logger.error({ err }, 'could not log a refresh'))
   }
 
   /**

@@ -13,6 +13,8 @@ import type { AuthRegistry, AuthScheme } from '../auth/scheme.js'
 import { listQuerySchema } from '../connector/schema.js'
 import { invalidInput } from '../errors.js'
 import { createHttpClient } from '../lib/http-client.js'
+import { createLogger, type Logger } from '../lib/logger.js'
+import { createMetrics } from '../lib/metrics.js'
 import { createGuardedAgent } from '../lib/network.js'
 import { createPipeline } from '../pipeline/index.js'
 import { createSecretBox, loadSecretKeys } from '../store/crypto.js'
@@ -53,6 +55,10 @@ export interface PatchbayOptions {
   timeoutMs?: number
   /** How often the background refresher looks for refresh tokens about to lapse, ms (default 30 s; 0 = off). */
   refreshIntervalMs?: number
+  /** Structured logs (default: pino at `PATCHBAY_LOG_LEVEL`, JSON on stdout). */
+  logger?: Logger
+  /** Also export Node's process metrics on `/metrics`. */
+  defaultMetrics?: boolean
   /** The undici dispatcher for all outgoing calls (default: one that obeys the network policy). */
   dispatcher?: Dispatcher
   /**
@@ -91,6 +97,8 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
     pipeline: createPipeline(dispatcher),
     now: Date.now,
     timeoutMs: options.timeoutMs ?? 30_000,
+    metrics: createMetrics({ defaultMetrics: options.defaultMetrics ?? false }),
+    logger: options.logger ?? createLogger(env),
   }
   const connectors = createConnectorService(ctx)
   const credentials = createCredentialService(ctx, (id) => connectors.load(id))
@@ -124,7 +132,7 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
     timer = setInterval(
       () =>
         void refreshDue().catch((err: unknown) =>
-          console.error('patchbay: background refresh:', (err as Error).message),
+          ctx.logger.error({ err }, 'background refresh failed'),
         ),
       interval,
     )
@@ -232,6 +240,17 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
       },
     },
     refreshDue,
+    metrics: ctx.metrics,
+    logger: ctx.logger,
+    /** Ready when the store answers. */
+    async ready(): Promise<boolean> {
+      try {
+        await store.getMeta('ready_probe')
+        return true
+      } catch {
+        return false
+      }
+    },
     /** Allows one more exact `address:port` (the server adds its own, for the demo API). */
     allowEndpoint(endpoint: string): void {
       allowEndpoints.add(endpoint)

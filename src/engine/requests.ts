@@ -144,6 +144,14 @@ export function createRequestService(
       stream: options.stream,
       timeoutMs: ctx.timeoutMs,
       store: ctx.store,
+      observer: {
+        call: (outcome, durationMs) => {
+          ctx.metrics.requests.inc({ outcome })
+          ctx.metrics.upstreamLatency.observe(durationMs / 1000)
+        },
+        breakerOpened: () => ctx.metrics.breakerOpens.inc(),
+        logFailed: (err) => ctx.logger.error({ err }, 'could not write a log entry'),
+      },
       log: { connectorId: loaded.record.id, connectionId: record.id, actionId: options.actionId },
       meta: {
         refreshed: false,

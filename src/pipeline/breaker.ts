@@ -69,9 +69,11 @@ export const breaker: Step = (next) => async (ctx) => {
 
 async function recordFailure(ctx: PipelineContext): Promise<void> {
   const now = Date.now()
+  let opened = false
   const b = await ctx.store.updateBreaker(ctx.breakerKey, (b): BreakerRecord => {
     const failures = b.failures + 1
-    if (b.state === 'half_open' || failures >= ctx.breaker.threshold) {
+    if (b.state === 'half_open' || (b.state === 'closed' && failures >= ctx.breaker.threshold)) {
+      opened = true
       return {
         ...b,
         state: 'open',
@@ -83,6 +85,7 @@ async function recordFailure(ctx: PipelineContext): Promise<void> {
     }
     return { ...b, failures }
   })
+  if (opened) ctx.observer?.breakerOpened()
   ctx.meta.breakerState = b.state
 }
 

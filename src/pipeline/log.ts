@@ -23,7 +23,16 @@ export const log: Step = (next) => async (ctx) => {
     error = err
     throw err
   } finally {
-    await writeEntry(ctx, result, error, Math.round(performance.now() - started))
+    const durationMs = Math.round(performance.now() - started)
+    ctx.observer?.call(
+      result
+        ? `${Math.floor(result.status / 100)}xx`
+        : isPatchbayError(error)
+          ? error.code
+          : 'error',
+      durationMs,
+    )
+    await writeEntry(ctx, result, error, durationMs)
   }
 }
 
@@ -73,7 +82,7 @@ async function writeEntry(
     })
   } catch (err) {
     // A log write must not fail the call it describes.
-    console.error('patchbay: could not write a log entry:', (err as Error).message)
+    ctx.observer?.logFailed(err)
   }
 }
 

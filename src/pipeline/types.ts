@@ -39,6 +39,14 @@ export interface BreakerSettings {
   cooldownMs: number
 }
 
+/** Told about each call's outcome (metrics). */
+export interface PipelineObserver {
+  call(outcome: string, durationMs: number): void
+  breakerOpened(): void
+  /** A log entry could not be written (the call itself goes on). */
+  logFailed(err: unknown): void
+}
+
 export interface PipelineContext {
   /** The request before credentials; steps that retry start again from it. */
   request: OutgoingRequest
@@ -53,6 +61,7 @@ export interface PipelineContext {
   stream: boolean
   timeoutMs: number
   store: Store
+  observer?: PipelineObserver
   log: {
     connectorId: string
     connectionId: string

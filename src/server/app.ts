@@ -31,7 +31,39 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
   let openapi: unknown
   const ui = createUi(pb)
 
-  app.onError((err, c) => errorResponse(c, err))
+  app.onError((err, c) => errorResponse(c, err, pb.logger))
+
+  // One structured line per request; headers that carry keys are redacted by the logger.
+  app.use('*', async (c, next) => {
+    const started = performance.now()
+    await next()
+    const path = new URL(c.req.url).pathname
+    if (path === '/healthz' || path === '/readyz' || path === '/metrics') return
+    pb.logger.info(
+      {
+        req: {
+          method: c.req.method,
+          path,
+          headers: { authorization: c.req.header('authorization') },
+        },
+        res: { status: c.res.status },
+        ms: Math.round(performance.now() - started),
+      },
+      'request',
+    )
+  })
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  app.get('/readyz', async (c) =>
+    (await pb.ready())
+      ? c.json({ status: 'ready' })
+      : c.json({ status: 'unavailable', reason: 'the database does not answer' }, 503),
+  )
+  app.get('/metrics', async (c) =>
+    c.body(await pb.metrics.registry.metrics(), 200, {
+      'content-type': pb.metrics.registry.contentType,
+    }),
+  )
   app.notFound((c) =>
     c.json(
       {

@@ -5,6 +5,7 @@
  */
 import type { Context } from 'hono'
 import { PatchbayError } from '../errors.js'
+import type { Logger } from '../lib/logger.js'
 import { STATUS_OF } from './errors.js'
 
 export async function readJson(c: Context): Promise<unknown> {
@@ -23,11 +24,12 @@ export async function readJson(c: Context): Promise<unknown> {
   }
 }
 
-export function errorResponse(c: Context, err: unknown): Response {
+export function errorResponse(c: Context, err: unknown, logger?: Logger): Response {
   if (err instanceof PatchbayError) {
     return c.json({ error: err.toJSON() }, STATUS_OF[err.code])
   }
-  console.error('patchbay: unexpected error:', err)
+  if (logger) logger.error({ err }, 'unexpected error')
+  else console.error('patchbay: unexpected error:', err)
   return c.json(
     { error: { code: 'internal', message: 'an unexpected error happened; see the server log' } },
     500,

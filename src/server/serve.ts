@@ -18,7 +18,11 @@ export interface RunningServer {
   url: string
   port: number
   server: ServerType
-  close(): Promise<void>
+  /**
+   * Stops accepting connections and lets in-flight requests finish, for up to `graceMs`
+   * (default 10 s), then closes whatever is left.
+   */
+  close(options?: { graceMs?: number }): Promise<void>
 }
 
 export function startServer(pb: Patchbay, options: ServeOptions = {}): Promise<RunningServer> {
@@ -32,10 +36,16 @@ export function startServer(pb: Patchbay, options: ServeOptions = {}): Promise<R
           url: `http://${host}:${info.port}`,
           port: info.port,
           server,
-          close: () =>
+          close: ({ graceMs = 10_000 } = {}) =>
             new Promise<void>((done) => {
-              server.close(() => done())
-              ;(server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.()
+              const http = server as unknown as { closeAllConnections(): void }
+              // close() stops accepting and drops idle keep-alive sockets; busy ones finish first.
+              const force = setTimeout(() => http.closeAllConnections(), graceMs)
+              force.unref()
+              server.close(() => {
+                clearTimeout(force)
+                done()
+              })
             }),
         })
       },

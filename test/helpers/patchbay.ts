@@ -65,7 +65,12 @@ export async function startTestPatchbay(
     refreshIntervalMs: 0,
     ...options,
     dataDir,
-    env: { PATCHBAY_ADMIN_KEY: adminKey, PATCHBAY_ALLOW_PRIVATE_NETWORK: 'true', ...options.env },
+    env: {
+      PATCHBAY_ADMIN_KEY: adminKey,
+      PATCHBAY_ALLOW_PRIVATE_NETWORK: 'true',
+      PATCHBAY_LOG_LEVEL: 'silent',
+      ...options.env,
+    },
   })
   const server = await startServer(pb, { port: 0 })
   const api = async (
@@ -101,7 +106,7 @@ export async function startTestPatchbay(
     schema,
     api,
     async close() {
-      await server.close()
+      await server.close({ graceMs: 0 })
       await pb.close()
       await ownStore?.close()
       if (schema) await dropTestSchema(schema)
