@@ -81,7 +81,11 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const store =
     options.store ??
-    (await openStore({ dataDir, databaseUrl: options.databaseUrl ?? env.PATCHBAY_DATABASE_URL }))
+    (await openStore({
+      dataDir,
+      databaseUrl: options.databaseUrl ?? env.PATCHBAY_DATABASE_URL,
+      databaseSchema: env.PATCHBAY_DATABASE_SCHEMA,
+    }))
   const box = createSecretBox(options.secretKeys ?? loadSecretKeys(dataDir, env))
   const registry: AuthRegistry = createBuiltinRegistry(options.schemes ?? [])
   const allowPrivate =

@@ -10,6 +10,8 @@ import type { Store } from './store.js'
 export interface OpenStoreOptions {
   dataDir: string
   databaseUrl?: string | undefined
+  /** PostgreSQL schema (`PATCHBAY_DATABASE_SCHEMA`), default the role's search_path. */
+  databaseSchema?: string | undefined
 }
 
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
@@ -17,7 +19,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   let store: Store
   if (url && /^postgres(ql)?:\/\//.test(url)) {
     const { createPostgresStore } = await import('./postgres/store.js')
-    store = createPostgresStore({ connectionString: url })
+    store = createPostgresStore({ connectionString: url, schema: options.databaseSchema })
   } else if (url) {
     throw new Error(
       'PATCHBAY_DATABASE_URL must be a postgres:// URL; leave it unset for the embedded SQLite store',
