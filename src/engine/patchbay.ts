@@ -160,7 +160,13 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
     store,
     dataDir,
     registry,
-    publicUrl: ctx.publicUrl,
+    get publicUrl(): string {
+      return ctx.publicUrl
+    },
+    /** Sets where browsers reach the server (when it is known only once it listens). */
+    setPublicUrl(url: string): void {
+      ctx.publicUrl = url.replace(/\/$/, '')
+    },
     connectors: {
       create: connectors.create,
       list: (query: { limit?: number | string | undefined; cursor?: string | undefined } = {}) =>

@@ -73,6 +73,7 @@ export async function startTestPatchbay(
     },
   })
   const server = await startServer(pb, { port: 0 })
+  if (!options.publicUrl) pb.setPublicUrl(server.url)
   const api = async (
     method: string,
     path: string,
