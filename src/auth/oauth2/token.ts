@@ -1,0 +1,217 @@
+/**
+ * The token endpoint (RFC 6749 §3.2): client authentication, the authorization-code and
+ * client-credentials grants, and reading the answer into `Credentials`.
+ *
+ * @module
+ */
+import { isPatchbayError } from '../../errors.js'
+import type { HttpClient, HttpResponse } from '../../lib/http.js'
+import type { Credentials } from '../scheme.js'
+import { endpointUrl } from './authorize.js'
+import { tokenEndpointFailure, type TokenStep } from './errors.js'
+
+/** The OAuth client Patchbay acts as. */
+export interface OAuthClient {
+  clientId: string
+  /** Absent for a public client, which sends only its `client_id` (RFC 6749 §2.1, §3.2.1). */
+  clientSecret?: string | undefined
+  /** Where a confidential client puts its credentials (RFC 6749 §2.3.1). */
+  clientAuth: 'body' | 'basic'
+}
+
+export interface TokenRequestOptions {
+  /** The connector's `tokenParams`; they never replace the grant's own parameters. */
+  extraParams?: Record<string, string> | undefined
+  /** What a failure means; default `connect`. */
+  step?: TokenStep | undefined
+}
+
+export interface TokenResponseOptions {
+  /** Epoch ms the request was sent. */
+  now: number
+  /** Seconds, when the answer has no `expires_in` (the connector's `expiresIn`). */
+  defaultExpiresIn: number
+  step: TokenStep
+}
+
+/**
+ * `application/x-www-form-urlencoded` encoding of one value (space as `+`), as RFC 6749
+ * Appendix B asks for the HTTP Basic user name and password.
+ */
+export function formUrlEncode(value: string): string {
+  return new URLSearchParams([['', value]]).toString().slice(1)
+}
+
+/**
+ * Adds the client's credentials to a token or revocation request: HTTP Basic with each part
+ * form-encoded, or `client_id` and `client_secret` in the body; a public client sends only its
+ * `client_id`.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+ */
+export function clientAuthentication(
+  client: OAuthClient,
+  body: URLSearchParams,
+  headers: Record<string, string>,
+): void {
+  if (!client.clientId) throw new TypeError('"clientId" must be a non-empty string')
+  if (client.clientSecret === undefined) {
+    body.set('client_id', client.clientId)
+  } else if (client.clientAuth === 'basic') {
+    const pair = `${formUrlEncode(client.clientId)}:${formUrlEncode(client.clientSecret)}`
+    headers['authorization'] = `Basic ${Buffer.from(pair).toString('base64')}`
+  } else {
+    body.set('client_id', client.clientId)
+    body.set('client_secret', client.clientSecret)
+  }
+}
+
+/** POSTs a form to an endpoint with the client's authentication; transport errors pass as is. */
+export function clientFormRequest(
+  http: HttpClient,
+  endpoint: string,
+  endpointName: string,
+  client: OAuthClient,
+  params: Record<string, string>,
+  extraParams?: Record<string, string>,
+): Promise<HttpResponse> {
+  const url = endpointUrl(endpoint, endpointName)
+  const body = new URLSearchParams(extraParams)
+  for (const [key, value] of Object.entries(params)) body.set(key, value)
+  const headers: Record<string, string> = { accept: 'application/json' }
+  clientAuthentication(client, body, headers)
+  return http(url, { method: 'POST', headers, body })
+}
+
+/**
+ * A token request: a transport failure becomes the step's error (transient); a `PatchbayError`
+ * from the HTTP client (its network rules) passes as is.
+ */
+export async function tokenEndpointRequest(
+  http: HttpClient,
+  endpoint: string,
+  endpointName: string,
+  client: OAuthClient,
+  params: Record<string, string>,
+  options: TokenRequestOptions = {},
+): Promise<HttpResponse> {
+  try {
+    return await clientFormRequest(
+      http,
+      endpoint,
+      endpointName,
+      client,
+      params,
+      options.extraParams,
+    )
+  } catch (err) {
+    if (isPatchbayError(err) || err instanceof TypeError) throw err
+    throw tokenEndpointFailure(options.step ?? 'connect', { cause: err })
+  }
+}
+
+/**
+ * Exchanges an authorization code; `codeVerifier` for PKCE.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
+ * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.5
+ */
+export function authorizationCodeGrantRequest(
+  http: HttpClient,
+  tokenEndpoint: string,
+  client: OAuthClient,
+  code: string,
+  redirectUri: string,
+  options: TokenRequestOptions & { codeVerifier?: string | undefined } = {},
+): Promise<HttpResponse> {
+  if (!code) throw new TypeError('"code" must be a non-empty string')
+  const params: Record<string, string> = {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: redirectUri,
+  }
+  if (options.codeVerifier !== undefined) params.code_verifier = options.codeVerifier
+  return tokenEndpointRequest(http, tokenEndpoint, 'tokenUrl', client, params, options)
+}
+
+/**
+ * Asks for a token for the client itself.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4.2
+ */
+export function clientCredentialsGrantRequest(
+  http: HttpClient,
+  tokenEndpoint: string,
+  client: OAuthClient,
+  options: TokenRequestOptions & { scope?: string | undefined } = {},
+): Promise<HttpResponse> {
+  if (client.clientSecret === undefined) {
+    throw new TypeError('"clientSecret" is required for the client_credentials grant')
+  }
+  const params: Record<string, string> = { grant_type: 'client_credentials' }
+  if (options.scope) params.scope = options.scope
+  return tokenEndpointRequest(http, tokenEndpoint, 'tokenUrl', client, params, options)
+}
+
+/**
+ * Reads a token endpoint answer, JSON or form-encoded. An `error` answer, a non-2xx status or an
+ * answer without `access_token` throws the step's error (`errors.ts`). A missing `token_type` is
+ * accepted (the connector's `tokenPrefix` is what Patchbay sends); a missing `expires_in` means
+ * `defaultExpiresIn`.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+ */
+export function processTokenResponse(
+  response: HttpResponse,
+  options: TokenResponseOptions,
+): Credentials {
+  const { status } = response
+  const body = isRecord(response.body) ? response.body : undefined
+  const cause = { status, body: response.text }
+  if (typeof body?.error === 'string') {
+    const description = body.error_description
+    throw tokenEndpointFailure(options.step, {
+      status,
+      error: body.error,
+      errorDescription: typeof description === 'string' ? description : undefined,
+      cause,
+    })
+  }
+  if (status < 200 || status > 299) {
+    throw tokenEndpointFailure(options.step, { status, cause })
+  }
+  const accessToken = body?.access_token
+  if (typeof accessToken !== 'string' || accessToken === '') {
+    throw tokenEndpointFailure(options.step, {
+      status,
+      problem: body ? 'the answer has no access_token' : 'the answer is neither JSON nor a form',
+      cause,
+    })
+  }
+
+  const values: Record<string, string> = { access_token: accessToken }
+  for (const key of ['refresh_token', 'token_type', 'scope'] as const) {
+    const value = body?.[key]
+    if (typeof value === 'string' && value !== '') values[key] = value
+  }
+  const expiresIn = seconds(body?.expires_in) ?? options.defaultExpiresIn
+  const refreshExpiresIn = seconds(body?.refresh_token_expires_in)
+  return {
+    values,
+    expiresAt: options.now + expiresIn * 1000,
+    refreshExpiresAt:
+      refreshExpiresIn === undefined ? undefined : options.now + refreshExpiresIn * 1000,
+    obtainedAt: options.now,
+  }
+}
+
+/** A positive number of seconds, from a JSON number or a form string. */
+function seconds(value: unknown): number | undefined {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 ? n : undefined
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
