@@ -11,6 +11,7 @@ import { customScheme } from './custom.js'
 import { httpTokenScheme } from './http-token.js'
 import { createMultiScheme } from './multi.js'
 import { oauth1Scheme } from './oauth1/index.js'
+import { oauth2Scheme } from './oauth2/index.js'
 import { createAuthRegistry, type AuthRegistry, type AuthScheme } from './scheme.js'
 
 export function builtinSchemes(): AuthScheme<never>[] {
@@ -19,6 +20,7 @@ export function builtinSchemes(): AuthScheme<never>[] {
     apiKeyScheme,
     bearerScheme,
     oauth1Scheme,
+    oauth2Scheme,
     awsSigV4Scheme,
     httpTokenScheme,
     customScheme,

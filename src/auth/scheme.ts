@@ -13,6 +13,7 @@
  */
 import type { z } from 'zod'
 import type { FieldDefinition } from '../connector/schema.js'
+import type { FieldIssue } from '../errors.js'
 import type { HttpClient } from '../lib/http.js'
 import type { OutgoingRequest } from '../lib/request.js'
 
@@ -79,8 +80,20 @@ export interface AuthScheme<S = Record<string, unknown>> {
    * connection's `values`, a scheme whose fields depend on them (`multi`) answers exactly.
    */
   connectionFields(settings: S, values?: Record<string, unknown>): FieldDefinition[]
-  /** Whether a failed response should lead to `refresh` (false: the scheme cannot re-acquire). */
-  readonly canRefresh: (settings: S, values?: Record<string, unknown>) => boolean
+  /**
+   * Whether a failed response (or an expiry) should lead to `refresh`: false when the scheme
+   * cannot re-acquire for these settings, connection values and credentials.
+   */
+  readonly canRefresh: (
+    settings: S,
+    values?: Record<string, unknown>,
+    credentials?: Credentials,
+  ) => boolean
+  /**
+   * Rules between settings that a draft may break but `ready` may not (each with the setting's
+   * path, relative to `auth`).
+   */
+  problems?(settings: S): FieldIssue[]
   /** Starts a connection. */
   connect(ctx: AuthContext<S>): Promise<ConnectOutcome>
   /** Finishes a browser flow with the callback's query parameters. */

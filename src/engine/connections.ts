@@ -362,8 +362,9 @@ export function createConnectionService(
     async refresh(id: string): Promise<ConnectionView> {
       const record = await find(id)
       const loaded = await connectors.load(record.connectorId)
-      const values = { ...record.values, ...credentials.open(record).values }
-      if (!loaded.scheme.refresh || !loaded.scheme.canRefresh(loaded.settings, values)) {
+      const secrets = credentials.open(record)
+      const values = { ...record.values, ...secrets.values }
+      if (!loaded.scheme.refresh || !loaded.scheme.canRefresh(loaded.settings, values, secrets.credentials)) {
         throw new PatchbayError(
           'refresh.unsupported',
           `${loaded.scheme.label} connections have nothing to refresh`,

@@ -218,7 +218,7 @@ export function createCredentialService(
     let secrets = open(record)
     const canRefresh =
       Boolean(loaded.scheme.refresh) &&
-      loaded.scheme.canRefresh(loaded.settings, { ...record.values, ...secrets.values })
+      loaded.scheme.canRefresh(loaded.settings, { ...record.values, ...secrets.values }, secrets.credentials)
     const extra = loaded.definition.auth.extra as
       { headers?: Record<string, string>; query?: Record<string, string> } | undefined
     const binding: AuthBinding = {
