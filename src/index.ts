@@ -25,6 +25,23 @@ export {
   type AuthContext,
   type Credentials,
   type ConnectOutcome,
+  type SchemeTestContext,
+  type SchemeTestResult,
 } from './auth/scheme.js'
 export type { ConnectorInput, FieldDefinition, CustomAction, Signal } from './connector/schema.js'
 export type { OutgoingRequest, RequestBody } from './lib/request.js'
+export {
+  defineConnector,
+  type CodeConnector,
+  type CodeAuth,
+  type CustomCodeAuth,
+  type OAuth2CodeAuth,
+  type MultiCodeAuth,
+  type CodeConnection,
+  type CodeRequest,
+  type CodeTools,
+  type IdentityTools,
+  type CodeTokens,
+  type AcquireResult,
+  type PkceResult,
+} from './connector/define.js'

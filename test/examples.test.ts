@@ -21,6 +21,14 @@ describe('examples/', () => {
   it.each(files)('%s is a valid connector that can be marked ready', async (file) => {
     const c = await pb.connectors.create(JSON.parse(readFileSync(join(dir, file), 'utf8')))
     expect(c.missing).toEqual([])
+    if (c.testRequired) {
+      // Its token request must succeed first (`test-token`); the example's endpoint is not real.
+      await expect(pb.connectors.ready(c.id)).rejects.toMatchObject({
+        code: 'connector.incomplete',
+        message: expect.stringMatching(/test request/),
+      })
+      return
+    }
     expect((await pb.connectors.ready(c.id)).stage).toBe('ready')
   })
 })

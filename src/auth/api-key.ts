@@ -5,7 +5,7 @@
  */
 import { z } from 'zod'
 import { setBodyField } from '../lib/request.js'
-import { defineAuthScheme } from './scheme.js'
+import { assertHeaderValue, defineAuthScheme } from './scheme.js'
 
 const param = z
   .object({
@@ -41,7 +41,12 @@ export const apiKeyScheme = defineAuthScheme({
   // SPEC §3: the connection holds one value per param, under the param's `key`.
   connectionFields: (s) => s.params.map((p) => ({ name: p.key, label: p.name, type: 'password' })),
   canRefresh: () => false,
-  connect: () => Promise.resolve({ status: 'connected', credentials: { values: {} } }),
+  connect(ctx) {
+    for (const p of ctx.settings.params) {
+      if (p.in === 'header') assertHeaderValue(String(ctx.values[p.key] ?? ''), p.key)
+    }
+    return Promise.resolve({ status: 'connected', credentials: { values: {} } })
+  },
   apply(ctx, request) {
     for (const p of ctx.settings.params) {
       const value = String(ctx.values[p.key] ?? '')

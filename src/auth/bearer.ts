@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from 'zod'
-import { defineAuthScheme } from './scheme.js'
+import { assertHeaderValue, defineAuthScheme } from './scheme.js'
 
 export const bearerScheme = defineAuthScheme({
   type: 'bearer',
@@ -27,7 +27,10 @@ export const bearerScheme = defineAuthScheme({
     .strict(),
   connectionFields: (s) => [{ name: 'token', label: s.parameterName, type: 'password' }],
   canRefresh: () => false,
-  connect: () => Promise.resolve({ status: 'connected', credentials: { values: {} } }),
+  connect(ctx) {
+    assertHeaderValue(String(ctx.values.token ?? ''), 'token')
+    return Promise.resolve({ status: 'connected', credentials: { values: {} } })
+  },
   apply(ctx, request) {
     const token = String(ctx.values.token ?? '')
     request.headers[ctx.settings.header.toLowerCase()] = ctx.settings.prefix

@@ -73,7 +73,39 @@ export const httpTokenScheme = defineAuthScheme({
     request.headers[ctx.settings.header.toLowerCase()] = headerValue(ctx.settings.prefix, token)
   },
   redact: (s) => ({ headers: [s.header.toLowerCase()] }),
+  // Intercom: the token request is tested before the connector can be saved as ready.
+  testBeforeReady: true,
+  async test(ctx) {
+    const { token, ...result } = await testTokenRequest(ctx.settings, ctx.values, ctx.http)
+    const masked = token === undefined ? undefined : mask(token)
+    return {
+      ok: token !== undefined,
+      report: {
+        ...result,
+        // The body as it came, but the token, and anything that looks like one, masked: when
+        // `tokenPath` misses, the token is still in there somewhere.
+        body: maskIn(result.body, token),
+        ...(masked === undefined ? {} : { token: masked }),
+      },
+    }
+  },
 })
+
+/** A long string without spaces that is not a URL: shown masked in a test report. */
+const TOKEN_LIKE = /^(?!https?:\/\/)\S{16,}$/
+
+function maskIn(value: unknown, token: string | undefined): unknown {
+  if (typeof value === 'string') {
+    if (token !== undefined && value === token) return mask(token)
+    const text = token === undefined ? value : value.split(token).join(mask(token))
+    return TOKEN_LIKE.test(text) ? '*****' : text
+  }
+  if (Array.isArray(value)) return value.map((v) => maskIn(v, token))
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskIn(v, token)]))
+  }
+  return value
+}
 
 function headerValue(prefix: string | undefined, token: string): string {
   return prefix ? `${prefix} ${token}` : token

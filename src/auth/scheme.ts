@@ -13,7 +13,7 @@
  */
 import type { z } from 'zod'
 import type { FieldDefinition } from '../connector/schema.js'
-import type { FieldIssue } from '../errors.js'
+import { PatchbayError, type FieldIssue } from '../errors.js'
 import type { HttpClient } from '../lib/http.js'
 import type { OutgoingRequest } from '../lib/request.js'
 
@@ -106,6 +106,40 @@ export interface AuthScheme<S = Record<string, unknown>> {
   revoke?(ctx: AuthContext<S>): Promise<void>
   /** Names secret values (header names, query keys) this scheme put on requests, for log redaction. */
   readonly redact?: (settings: S) => { headers?: string[]; query?: string[]; form?: string[] }
+  /**
+   * Whom a connection is for, when the scheme knows (a code connector's `identity` lambda); the
+   * engine otherwise runs the connector's `identity` request. Shown on the connection (SPEC §3).
+   */
+  identity?(ctx: AuthContext<S>): Promise<string | null>
+  /**
+   * `POST …/ready` needs a successful `test` of the connector's current settings first (Intercom's
+   * rule for HTTP-request tokens); changing the settings in draft asks for a new test.
+   */
+  readonly testBeforeReady?: boolean
+  /**
+   * The connector builder's "test request": tries the settings once with sample connection
+   * values and reports what came back. The report is shown as is, so it holds no raw secret.
+   */
+  test?(ctx: SchemeTestContext<S>): Promise<SchemeTestResult>
+  /**
+   * The link name of the one connector this scheme belongs to (a code connector's
+   * `code:<linkName>`): connectors created or changed through the API may not name it.
+   */
+  readonly ownedBy?: string
+}
+
+export interface SchemeTestContext<S = Record<string, unknown>> {
+  /** The connector's complete settings (secrets included). */
+  settings: S
+  /** Sample connection values for the templates (`{{username}}`…). */
+  values: Record<string, unknown>
+  http: HttpClient
+}
+
+export interface SchemeTestResult {
+  ok: boolean
+  /** What to show: status, masked token, why it failed… (never a raw secret). */
+  report: Record<string, unknown>
 }
 
 export interface AuthRegistry {
@@ -130,4 +164,14 @@ export function defineAuthScheme<T extends z.ZodObject>(
   scheme: Omit<AuthScheme<z.infer<T>>, 'settings'> & { settings: T },
 ): AuthScheme<z.infer<T>> {
   return scheme
+}
+
+/** Refuses a connection value that cannot travel in an HTTP header (RFC 9110 §5.5). */
+export function assertHeaderValue(value: string, field: string): void {
+  if (!/^[\t\x20-\x7e\x80-\xff]*$/.test(value)) {
+    const rule = 'may not hold control characters or characters outside Latin-1: it is sent in a header'
+    throw new PatchbayError('connection.invalid_values', `values.${field} ${rule}`, {
+      details: [{ path: `values.${field}`, rule }],
+    })
+  }
 }

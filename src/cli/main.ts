@@ -7,7 +7,10 @@
 import { readFileSync } from 'node:fs'
 import { Command } from 'commander'
 import { CliError } from './client.js'
+import { registerAdminKeyCommands } from './commands/admin.js'
+import { registerConnectCommands } from './commands/connect.js'
 import { registerResourceCommands } from './commands/resources.js'
+import { registerSecretsCommands } from './commands/secrets.js'
 import { registerServe } from './commands/serve.js'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -25,6 +28,9 @@ const program = new Command()
 
 registerServe(program, pkg.version)
 registerResourceCommands(program)
+registerConnectCommands(program)
+registerSecretsCommands(program)
+registerAdminKeyCommands(program)
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const json = process.argv.includes('--json')

@@ -137,6 +137,43 @@ const headerName = z
   .string()
   .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid HTTP header name')
 
+/** RFC 9110 §5.5 field-value characters: no CR, LF, NUL or other controls; Latin-1 at most. */
+export const HEADER_VALUE_RE = /^[\t\x20-\x7e\x80-\xff]*$/
+export const HEADER_VALUE_RULE =
+  'must be a valid HTTP header value: no control characters such as CR, LF or NUL, and no characters beyond U+00FF'
+const headerValue = z.string().regex(HEADER_VALUE_RE, HEADER_VALUE_RULE)
+
+/**
+ * Text a store cannot hold as given (SPEC §1: SQLite and PostgreSQL behave as one): PostgreSQL
+ * refuses NUL in `text` and `jsonb`, and unpaired UTF-16 surrogates in `jsonb`.
+ */
+const UNPAIRED_SURROGATE_RE =
+  /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+export const UNSTORABLE_RULE = 'must not contain NUL characters or unpaired surrogates'
+
+export function isStorableText(text: string): boolean {
+  return !text.includes('\0') && !UNPAIRED_SURROGATE_RE.test(text)
+}
+
+function checkStorable(value: unknown, ctx: z.RefinementCtx, path: (string | number)[]): void {
+  if (typeof value === 'string') {
+    if (!isStorableText(value)) ctx.addIssue({ code: 'custom', path, message: UNSTORABLE_RULE })
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => checkStorable(item, ctx, [...path, i]))
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      if (!isStorableText(key))
+        ctx.addIssue({ code: 'custom', path: [...path, key], message: `names ${UNSTORABLE_RULE}` })
+      else checkStorable(item, ctx, [...path, key])
+    }
+  }
+}
+
+/** `schema`, also refusing any string or key inside the value that a store cannot hold. */
+export function storable<T extends z.ZodType>(schema: T): T {
+  return schema.superRefine((value, ctx) => checkStorable(value, ctx, [])) as T
+}
+
 export const actionSchema = z
   .object({
     id: z.string().max(64).optional(),
@@ -145,7 +182,7 @@ export const actionSchema = z
     method: httpMethod,
     path: z.string().min(1).max(2000),
     query: z.record(z.string(), z.string()).optional(),
-    headers: z.record(headerName, z.string()).optional(),
+    headers: z.record(headerName, headerValue).optional(),
     body: z.unknown().optional(),
     inputs: z.array(fieldSchema).max(100).default([]),
   })
@@ -219,14 +256,14 @@ export const connectorBaseShape = {
   linkName: linkNameSchema.optional(),
   description: descriptionSchema.optional(),
   logo: logoSchema.optional(),
-  baseUrl: templatedUrl,
+  baseUrl: storable(templatedUrl),
   allowedOrigins: z.array(originSchema).max(20).optional(),
-  fields: z.array(fieldSchema).max(100).default([]),
-  auth: authCommonSchema.loose(),
-  customAction: customActionSchema.default({ enabled: false }),
-  actions: z.array(actionSchema).max(200).default([]),
+  fields: storable(z.array(fieldSchema).max(100)).default([]),
+  auth: storable(authCommonSchema.loose()),
+  customAction: storable(customActionSchema).default({ enabled: false }),
+  actions: storable(z.array(actionSchema).max(200)).default([]),
   breaker: breakerSettingsSchema.optional(),
-  identity: identitySchema.optional(),
+  identity: storable(identitySchema).optional(),
 }
 
 export const connectorInputSchema = z.object(connectorBaseShape).strict()
@@ -239,31 +276,31 @@ export const connectorPatchSchema = z
     linkName: linkNameSchema.optional(),
     description: descriptionSchema.optional(),
     logo: logoSchema.nullable().optional(),
-    baseUrl: templatedUrl.optional(),
+    baseUrl: storable(templatedUrl).optional(),
     allowedOrigins: z.array(originSchema).max(20).optional(),
-    fields: z.array(fieldSchema).max(100).optional(),
-    auth: authCommonSchema.loose().optional(),
-    customAction: customActionSchema.optional(),
-    actions: z.array(actionSchema).max(200).optional(),
+    fields: storable(z.array(fieldSchema).max(100)).optional(),
+    auth: storable(authCommonSchema.loose()).optional(),
+    customAction: storable(customActionSchema).optional(),
+    actions: storable(z.array(actionSchema).max(200)).optional(),
     breaker: breakerSettingsSchema.optional(),
-    identity: identitySchema.nullable().optional(),
+    identity: storable(identitySchema).nullable().optional(),
   })
   .strict()
 export type ConnectorPatch = z.infer<typeof connectorPatchSchema>
 
 export const connectionInputSchema = z
   .object({
-    connector: z.string().min(1).max(100),
-    name: z.string().min(1).max(100).optional(),
+    connector: storable(z.string().min(1).max(100)),
+    name: storable(z.string().min(1).max(100)).optional(),
     endUser: z
       .string()
       .min(1)
       .max(200)
       .regex(/^[\w.@:+\-|]+$/, 'may use only letters, digits and . @ : + - _ |')
       .optional(),
-    values: z.record(z.string(), z.unknown()).default({}),
+    values: storable(z.record(z.string(), z.unknown())).default({}),
     /** Where to send the browser after an OAuth flow finishes (instead of Patchbay's own page). */
-    returnUrl: z.url({ protocol: /^https?$/ }).optional(),
+    returnUrl: storable(z.url({ protocol: /^https?$/ })).optional(),
   })
   .strict()
 export type ConnectionInput = z.infer<typeof connectionInputSchema>
@@ -276,7 +313,7 @@ export const requestInputSchema = z
     query: z
       .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]))
       .optional(),
-    headers: z.record(headerName, z.string()).optional(),
+    headers: z.record(headerName, headerValue).optional(),
     body: z.unknown().optional(),
     bodyEncoding: z.enum(['base64']).optional(),
   })
@@ -289,7 +326,7 @@ export type RequestInput = z.infer<typeof requestInputSchema>
 
 export const actionRunSchema = z
   .object({
-    connection: z.string().min(1),
+    connection: storable(z.string().min(1)),
     inputs: z.record(z.string(), z.unknown()).default({}),
   })
   .strict()

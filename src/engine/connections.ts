@@ -62,6 +62,9 @@ export type IdentityProbe = (
   record: ConnectionRecord,
 ) => Promise<string | null>
 
+/** Refuses to finish a browser flow started by a connect session that is no longer live (SPEC §8). */
+export type FlowGuard = (sessionId: string) => Promise<PatchbayError | undefined>
+
 export function hashState(state: string): string {
   return createHash('sha256').update(state).digest('base64url')
 }
@@ -73,6 +76,18 @@ export function createConnectionService(
 ) {
   const { store } = ctx
   let identityProbe: IdentityProbe = () => Promise.resolve(null)
+  let flowGuard: FlowGuard = () => Promise.resolve(undefined)
+  const emit = (
+    type: 'connection.created' | 'connection.failed' | 'connection.deleted',
+    record: Pick<ConnectionRecord, 'id' | 'connectorId' | 'endUser'>,
+  ) =>
+    ctx.events.emit({
+      type,
+      connectionId: record.id,
+      connectorId: record.connectorId,
+      endUser: record.endUser,
+      at: ctx.now(),
+    })
 
   async function find(id: string): Promise<ConnectionRecord> {
     const record = await store.getConnection(id)
@@ -147,6 +162,10 @@ export function createConnectionService(
       identityProbe = probe
     },
 
+    setFlowGuard(guard: FlowGuard) {
+      flowGuard = guard
+    },
+
     async create(input: unknown, options: { sessionId?: string } = {}): Promise<CreatedConnection> {
       const parsed = connectionInputSchema.safeParse(input)
       if (!parsed.success) throw invalidInput(toFieldIssues(parsed.error))
@@ -210,6 +229,7 @@ export function createConnectionService(
           secrets: credentials.seal(id, { values: checked.secret, credentials: creds }),
         })
         await store.insertConnection(record)
+        emit('connection.created', record)
         return view(await finishConnected(loaded, record), loaded)
       }
       record.secrets = credentials.seal(id, secrets)
@@ -250,6 +270,7 @@ export function createConnectionService(
       const fail = async (error: PatchbayError): Promise<CallbackOutcome> => {
         const message = redactText(error.message, credentials.redaction(loaded, secrets))
         await store.updateConnection(record.id, { status: 'error', statusMessage: message })
+        emit('connection.failed', record)
         return {
           connection: await view({ ...record, status: 'error', statusMessage: message }, loaded),
           returnUrl: stored.returnUrl,
@@ -257,6 +278,8 @@ export function createConnectionService(
           error,
         }
       }
+      const refused = stored.sessionId ? await flowGuard(stored.sessionId) : undefined
+      if (refused) return fail(refused)
       if (params.has('error')) {
         const description = params.get('error_description')
         return fail(
@@ -295,6 +318,7 @@ export function createConnectionService(
           ),
         )
       const after = await finishConnected(loaded, (await store.getConnection(record.id))!)
+      emit('connection.created', after)
       return {
         connection: await view(after, loaded),
         returnUrl: stored.returnUrl,
@@ -354,7 +378,7 @@ export function createConnectionService(
           detail: { revoked },
         })
       }
-      await store.deleteConnection(record.id)
+      if (await store.deleteConnection(record.id)) emit('connection.deleted', record)
       return { revoked }
     },
 

@@ -4,8 +4,9 @@
  *
  * @module
  */
+import { createHash } from 'node:crypto'
 import { isDeepStrictEqual } from 'node:util'
-import type { ZodError } from 'zod'
+import { z, type ZodError } from 'zod'
 import type { AuthScheme } from '../auth/scheme.js'
 import {
   AUTH_COMMON_KEYS,
@@ -22,6 +23,7 @@ import type { BreakerRecord, ConnectorRecord, Page, PageQuery } from '../store/s
 import { newId, type EngineContext } from './context.js'
 import { toFieldIssues } from './issues.js'
 import { putSecrets, takeSecrets, unmask } from './secrets.js'
+import { checkValues, templateScope } from './values.js'
 
 type Obj = Record<string, unknown>
 
@@ -39,6 +41,16 @@ export interface ConnectorDefinition {
   actions: CustomAction[]
   breaker?: { threshold: number; cooldownSeconds: number }
   identity?: { method: string; path: string; valuePath: string }
+  /** `code`: loaded from `PATCHBAY_CONNECTORS_DIR`; the API may not change or delete it. */
+  source?: 'code'
+  /** The last successful test request (`AuthScheme.test`), for the settings it tested. */
+  authTest?: AuthTestRecord
+}
+
+export interface AuthTestRecord {
+  /** SHA-256 of the non-secret settings tested (changed secrets drop the record instead). */
+  settingsHash: string
+  testedAt: string
 }
 
 export interface BreakerView {
@@ -64,6 +76,8 @@ export interface ConnectorView extends Omit<ConnectorDefinition, 'actions'> {
   connectionCount: number
   /** Everything a connection of this connector is asked for: its fields and the auth type's. */
   connectionFields: FieldDefinition[]
+  /** Present for auth types tested before `ready`: whether the current settings still need it. */
+  testRequired?: boolean
   actions: (CustomAction & { breaker: BreakerView })[]
   createdAt: string
   updatedAt: string
@@ -84,9 +98,39 @@ export function createConnectorService(ctx: EngineContext) {
 
   function schemeFor(type: string, issues: FieldIssue[]): AuthScheme | undefined {
     const scheme = registry.get(type)
-    if (!scheme)
-      issues.push({ path: 'auth.type', rule: `must be one of ${registry.types().join(', ')}` })
+    if (!scheme) {
+      const offered = registry.types().filter((t) => registry.get(t)?.ownedBy === undefined)
+      issues.push({ path: 'auth.type', rule: `must be one of ${offered.join(', ')}` })
+    }
     return scheme
+  }
+
+  /** Auth types bound to one code connector, named anywhere in `auth` (a `multi` option too). */
+  function ownedTypeIn(value: unknown, path: string): FieldIssue | undefined {
+    if (!value || typeof value !== 'object') return undefined
+    const obj = value as Obj
+    if (typeof obj.type === 'string' && registry.get(obj.type)?.ownedBy !== undefined) {
+      return { path: `${path}.type`, rule: `"${obj.type}" belongs to a code connector` }
+    }
+    for (const [k, v] of Object.entries(obj)) {
+      const found = ownedTypeIn(v, `${path}.${k}`)
+      if (found) return found
+    }
+    return undefined
+  }
+
+  function refuseCode(record: ConnectorRecord, what: string): void {
+    if ((record.definition as unknown as ConnectorDefinition).source === 'code') {
+      throw new PatchbayError(
+        'connector.managed_by_code',
+        `the connector "${record.name}" is managed by code (PATCHBAY_CONNECTORS_DIR) and cannot be ${what} through the API; change its file and restart the server`,
+      )
+    }
+  }
+
+  /** Whether the connector's current settings passed the auth type's test request. */
+  function testedAsIs(def: ConnectorDefinition): boolean {
+    return def.authTest?.settingsHash === settingsHash(def.auth)
   }
 
   /** Validates auth settings; a draft may be incomplete, so only present keys are checked. */
@@ -136,6 +180,7 @@ export function createConnectorService(ctx: EngineContext) {
   function validateDefinition(
     input: unknown,
     existing?: { record: ConnectorRecord; secrets: Record<string, string> },
+    options: { code?: boolean } = {},
   ): {
     definition: ConnectorDefinition
     secrets: Record<string, string>
@@ -143,7 +188,7 @@ export function createConnectorService(ctx: EngineContext) {
   } {
     const parsed = connectorInputSchema.safeParse(input)
     const issues: FieldIssue[] = parsed.success ? [] : toFieldIssues(parsed.error)
-    const raw = (parsed.success ? parsed.data : input) as Obj
+    const raw = (parsed.success ? parsed.data : (input ?? {})) as Obj
     const authIn = structuredClone((raw.auth ?? {}) as Obj)
     if (typeof authIn.type !== 'string') {
       if (!issues.some((i) => i.path.startsWith('auth')))
@@ -157,6 +202,10 @@ export function createConnectorService(ctx: EngineContext) {
       (existing.record.definition.auth as Obj).type === authIn.type
     ) {
       unmask(authIn, existing.secrets)
+    }
+    if (!options.code) {
+      const owned = ownedTypeIn(authIn, 'auth')
+      if (owned) throw invalidInput([owned])
     }
     const { auth, missing } = checkAuth(authIn, issues)
     if (!parsed.success || issues.length) throw invalidInput(issues)
@@ -256,6 +305,9 @@ export function createConnectorService(ctx: EngineContext) {
         })),
       ),
       missing: missingOf(record),
+      ...(scheme?.testBeforeReady
+        ? { testRequired: record.stage === 'draft' && !testedAsIs(def) }
+        : {}),
       connectionCount: await store.countConnections(record.id),
       connectionFields: [
         ...def.fields,
@@ -311,7 +363,12 @@ export function createConnectorService(ctx: EngineContext) {
       if (!parsedPatch.success) throw invalidInput(toFieldIssues(parsedPatch.error))
       const patch = parsedPatch.data
       const record = await find(idOrLinkName)
-      const before = record.definition as unknown as ConnectorDefinition
+      refuseCode(record, 'changed')
+      const {
+        authTest,
+        source: _source,
+        ...before
+      } = record.definition as unknown as ConnectorDefinition
       const existingSecrets = openSecrets(record)
       const oldAuth = putSecrets(before.auth, existingSecrets, false)
       const merged: Obj = { ...before, ...patch }
@@ -342,11 +399,13 @@ export function createConnectorService(ctx: EngineContext) {
           connectionCount,
         )
       }
+      // A test stays valid for the settings it tested (compared at `ready`); new secrets void it.
+      const kept = authTest && isDeepStrictEqual(secrets, existingSecrets) ? { authTest } : {}
       const next: ConnectorRecord = {
         ...record,
         linkName: definition.linkName,
         name: definition.name,
-        definition: definition as unknown as Obj,
+        definition: { ...definition, ...kept } as unknown as Obj,
         secrets: sealSecrets(record.id, secrets),
         updatedAt: ctx.now(),
         version: record.version + 1,
@@ -374,6 +433,17 @@ export function createConnectorService(ctx: EngineContext) {
           { details: missing },
         )
       }
+      if (scheme.testBeforeReady && !testedAsIs(def)) {
+        throw new PatchbayError(
+          'connector.incomplete',
+          `the ${scheme.label} settings must pass a test request before the connector is ready: run POST /api/v1/connectors/${record.id}/test-token with { "values": { … } } (CLI: patchbay connector test-token ${record.linkName} -v key=value), then mark it ready`,
+          {
+            details: [
+              { path: 'auth', rule: 'needs a successful test request of the current settings' },
+            ],
+          },
+        )
+      }
       // Store the complete settings with their defaults, as the runtime will read them.
       const full = scheme.settings.parse(settings) as Obj
       const auth = { ...pickCommon(def.auth), ...full, type: def.auth.type }
@@ -397,6 +467,7 @@ export function createConnectorService(ctx: EngineContext) {
 
     async delete(idOrLinkName: string): Promise<void> {
       const record = await find(idOrLinkName)
+      refuseCode(record, 'deleted')
       const count = await store.countConnections(record.id)
       if (count > 0) {
         throw new PatchbayError(
@@ -406,6 +477,137 @@ export function createConnectorService(ctx: EngineContext) {
         )
       }
       await store.deleteConnector(record.id)
+    },
+
+    /**
+     * The auth type's test request (`AuthScheme.test`) with sample connection values; a success
+     * is recorded for the settings tested, which lets a type with `testBeforeReady` be marked ready.
+     */
+    async testAuth(idOrLinkName: string, input: unknown): Promise<Obj & { ok: boolean }> {
+      const parsed = authTestInputSchema.safeParse(input ?? {})
+      if (!parsed.success) throw invalidInput(toFieldIssues(parsed.error))
+      const record = await find(idOrLinkName)
+      const def = record.definition as unknown as ConnectorDefinition
+      const scheme = registry.get(def.auth.type)
+      if (!scheme?.test) {
+        throw new PatchbayError(
+          'connector.invalid',
+          `the ${scheme?.label ?? def.auth.type} auth type has no test request`,
+          { details: [{ path: 'auth.type', rule: 'has no test request' }] },
+        )
+      }
+      const secrets = openSecrets(record)
+      const settings = scheme.settings.safeParse(putSecrets(settingsOf(def.auth), secrets, false))
+      if (!settings.success) {
+        const missing = toFieldIssues(settings.error, 'auth')
+        throw new PatchbayError(
+          'connector.incomplete',
+          `complete the auth settings before testing them: ${missing.map((m) => `${m.path} ${m.rule}`).join('; ')}`,
+          { details: missing },
+        )
+      }
+      // Only the fields given are checked: the templates the request uses say which it needs.
+      const fields = [...def.fields, ...safeConnectionFields(scheme, settings.data as Obj)]
+      const given = fields.filter((f) => parsed.data.values[f.name] !== undefined)
+      const checked = checkValues(
+        given.map((f) => ({ ...f, optional: true })),
+        parsed.data.values,
+      )
+      if (checked.issues.length) {
+        throw new PatchbayError(
+          'connection.invalid_values',
+          checked.issues.map((i) => `${i.path} ${i.rule}`).join('; '),
+          { details: checked.issues },
+        )
+      }
+      const values = templateScope(fields, { ...checked.public, ...checked.secret })
+      const { ok, report } = await scheme.test({
+        settings: settings.data as Obj,
+        values,
+        http: ctx.http,
+      })
+      // Whatever the endpoint echoed, the secrets sent to it are not shown again.
+      const shown = hideValues(report, [
+        ...secretStrings(checked.secret),
+        ...secretStrings(secrets),
+      ]) as Obj
+      if (ok) {
+        const fresh = await find(record.id)
+        const now = (fresh.definition as unknown as ConnectorDefinition).auth
+        // Recorded only if the settings did not change while the test ran.
+        if (isDeepStrictEqual(now, def.auth) && fresh.secrets === record.secrets) {
+          const authTest: AuthTestRecord = {
+            settingsHash: settingsHash(def.auth),
+            testedAt: new Date(ctx.now()).toISOString(),
+          }
+          await store.updateConnector(
+            {
+              ...fresh,
+              definition: { ...fresh.definition, authTest } as Obj,
+              updatedAt: ctx.now(),
+              version: fresh.version + 1,
+            },
+            fresh.version,
+          )
+        }
+      }
+      return { ok, ...shown }
+    },
+
+    /**
+     * Creates or replaces the connector a code file defines (by link name), `ready` at once and
+     * marked `source: 'code'`. The file is the source of truth, so the ready freeze does not apply.
+     */
+    async upsertFromCode(input: Obj): Promise<ConnectorView> {
+      const existing = await store.getConnector(String(input.linkName))
+      if (existing && (existing.definition as unknown as ConnectorDefinition).source !== 'code') {
+        throw new PatchbayError(
+          'connector.link_name_taken',
+          `a connector made through the API already has the link name "${existing.linkName}"; give the code connector another linkName`,
+        )
+      }
+      const { definition, secrets, missing } = validateDefinition(
+        input,
+        existing ? { record: existing, secrets: openSecrets(existing) } : undefined,
+        { code: true },
+      )
+      if (missing.length) {
+        throw new PatchbayError(
+          'connector.incomplete',
+          `the auth settings are not complete: ${missing.map((m) => `${m.path} ${m.rule}`).join('; ')}`,
+          { details: missing },
+        )
+      }
+      const scheme = registry.get(definition.auth.type)!
+      const full = scheme.settings.parse(putSecrets(settingsOf(definition.auth), secrets, false))
+      const auth = { ...pickCommon(definition.auth), ...(full as Obj), type: definition.auth.type }
+      const sealed = takeSecrets(auth, scheme.secretSettings ?? [])
+      const now = ctx.now()
+      const id = existing?.id ?? newId('cn')
+      const record: ConnectorRecord = {
+        id,
+        linkName: definition.linkName,
+        name: definition.name,
+        stage: 'ready',
+        definition: { ...definition, auth, source: 'code' } as unknown as Obj,
+        secrets: sealSecrets(id, sealed),
+        createdAt: existing?.createdAt ?? now,
+        updatedAt: now,
+        version: (existing?.version ?? 0) + 1,
+      }
+      if (!existing) await store.insertConnector(record)
+      else if (
+        !isDeepStrictEqual(existing.definition, record.definition) ||
+        !isDeepStrictEqual(openSecrets(existing), sealed)
+      ) {
+        if (!(await store.updateConnector(record, existing.version))) {
+          throw new PatchbayError(
+            'connector.frozen',
+            `the code connector "${definition.name}" changed while it was loaded; start again`,
+          )
+        }
+      } else return view(existing)
+      return view(record)
     },
 
     /** For the runtime: the connector with its secrets and parsed settings. */
@@ -510,4 +712,45 @@ function checkReadyChange(
   if (!isDeepStrictEqual(shape(before.fields), shape(after.fields))) {
     frozen('fields', 'can only have labels and hints edited once the connector is ready')
   }
+}
+
+/** SHA-256 of the auth settings as stored (secrets are kept apart), keys sorted. */
+function settingsHash(auth: Obj): string {
+  return createHash('sha256')
+    .update(stableJson(settingsOf(auth)))
+    .digest('base64url')
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Obj)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`
+  }
+  return JSON.stringify(value) ?? 'null'
+}
+
+const authTestInputSchema = z
+  .object({ values: z.record(z.string(), z.unknown()).default({}) })
+  .strict()
+
+function secretStrings(value: unknown): string[] {
+  if (typeof value === 'string') return value.length >= 4 ? [value] : []
+  if (value && typeof value === 'object') return Object.values(value).flatMap(secretStrings)
+  return []
+}
+
+/** `value` with every occurrence of a secret replaced by `*****`. */
+function hideValues(value: unknown, secrets: string[]): unknown {
+  if (secrets.length === 0) return value
+  if (typeof value === 'string') {
+    return secrets.reduce((text, secret) => text.split(secret).join('*****'), value)
+  }
+  if (Array.isArray(value)) return value.map((v) => hideValues(v, secrets))
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, hideValues(v, secrets)]))
+  }
+  return value
 }

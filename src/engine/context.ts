@@ -11,6 +11,7 @@ import type { HttpClient } from '../lib/http.js'
 import type { Handler } from '../pipeline/index.js'
 import type { SecretBox } from '../store/crypto.js'
 import type { Store } from '../store/store.js'
+import type { EngineEvents } from './events.js'
 
 export interface EngineContext {
   store: Store
@@ -25,6 +26,8 @@ export interface EngineContext {
   timeoutMs: number
   metrics: Metrics
   logger: Logger
+  /** Connection events (created, failed, needs_reauth, deleted), heard by the webhook sender. */
+  events: EngineEvents
 }
 
 export function newId(prefix: string): string {

@@ -195,6 +195,13 @@ export function createCredentialService(
               status: 'needs_reauth',
               statusMessage: failure.message,
             })
+            ctx.events.emit({
+              type: 'connection.needs_reauth',
+              connectionId: current.id,
+              connectorId: current.connectorId,
+              endUser: current.endUser,
+              at: ctx.now(),
+            })
           } else {
             const failures = current.refreshFailures + 1
             const backoff = Math.min(1000 * 2 ** failures, MAX_BACKOFF_MS) * (0.5 + Math.random())

@@ -4,20 +4,19 @@
  *
  * @module
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
 import type { Dispatcher } from 'undici'
 import { createBuiltinRegistry } from '../auth/builtin.js'
 import type { AuthRegistry, AuthScheme } from '../auth/scheme.js'
 import { listQuerySchema } from '../connector/schema.js'
-import { invalidInput } from '../errors.js'
+import { PatchbayError, invalidInput, isPatchbayError } from '../errors.js'
 import { createHttpClient } from '../lib/http-client.js'
 import { createLogger, type Logger } from '../lib/logger.js'
 import { createMetrics } from '../lib/metrics.js'
 import { createGuardedAgent } from '../lib/network.js'
 import { createPipeline } from '../pipeline/index.js'
-import { createSecretBox, loadSecretKeys } from '../store/crypto.js'
+import { createKeyring, createSecretBox, staticKeyring } from '../store/crypto.js'
 import { openStore } from '../store/open.js'
 import {
   emptyBreaker,
@@ -26,6 +25,9 @@ import {
   type Page,
   type Store,
 } from '../store/store.js'
+import { createAdminKeys } from './admin.js'
+import { createConnectSessionService } from './connect-sessions.js'
+import { loadCodeConnectors } from './code-connectors.js'
 import { createConnectionService } from './connections.js'
 import {
   actionBreakerKey,
@@ -35,8 +37,17 @@ import {
 } from './connectors.js'
 import type { EngineContext } from './context.js'
 import { createCredentialService, REFRESH_AT } from './credentials.js'
+import { createEndUserService } from './end-users.js'
+import { createEngineEvents } from './events.js'
 import { toFieldIssues } from './issues.js'
 import { createRequestService } from './requests.js'
+import { rotateSecrets, type RotateOptions } from './rotation.js'
+import {
+  checkWebhookOptions,
+  createWebhookSender,
+  webhookOptionsFromEnv,
+  type WebhookOptions,
+} from './webhooks.js'
 
 export interface PatchbayOptions {
   /** The data folder (`PATCHBAY_DATA_DIR`, default `./.patchbay`): SQLite database and key files. */
@@ -47,6 +58,11 @@ export interface PatchbayOptions {
   publicUrl?: string
   /** Auth types besides the built-in ones. */
   schemes?: AuthScheme<never>[]
+  /**
+   * A folder of code connectors (`PATCHBAY_CONNECTORS_DIR`): each `.js` / `.mjs` file
+   * default-exports `defineConnector(…)` and is loaded at start as a ready connector.
+   */
+  connectorsDir?: string
   /** A ready store, instead of opening one from `dataDir` / `databaseUrl`. */
   store?: Store
   /** Secret keys (first seals); default `PATCHBAY_SECRET_KEY` or the data folder's key file. */
@@ -68,6 +84,13 @@ export interface PatchbayOptions {
   allowPrivateNetwork?: boolean
   /** Exact `address:port` pairs allowed even when private networks are not (the built-in demo API). */
   allowEndpoints?: string[]
+  /**
+   * Signed webhooks for connection events (default from `PATCHBAY_WEBHOOK_URL` and
+   * `PATCHBAY_WEBHOOK_SECRET`; `false` turns them off). See webhooks.ts.
+   */
+  webhook?: WebhookOptions | false
+  /** The product name and logo the connect page shows (`PATCHBAY_BRAND_NAME`, `PATCHBAY_BRAND_LOGO_URL`). */
+  brand?: { name?: string; logoUrl?: string }
   env?: NodeJS.ProcessEnv
 }
 
@@ -79,6 +102,12 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
   const env = options.env ?? process.env
   const dataDir = resolve(options.dataDir ?? env.PATCHBAY_DATA_DIR ?? '.patchbay')
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  const webhook =
+    options.webhook === false ? undefined : (options.webhook ?? webhookOptionsFromEnv(env))
+  if (webhook) checkWebhookOptions(webhook)
+  // Code connectors first: their auth types join the registry, read lazily by their schemes.
+  const connectorsDir = options.connectorsDir ?? env.PATCHBAY_CONNECTORS_DIR
+  const code = connectorsDir ? await loadCodeConnectors(connectorsDir, () => registry) : []
   const store =
     options.store ??
     (await openStore({
@@ -86,8 +115,15 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
       databaseUrl: options.databaseUrl ?? env.PATCHBAY_DATABASE_URL,
       databaseSchema: env.PATCHBAY_DATABASE_SCHEMA,
     }))
-  const box = createSecretBox(options.secretKeys ?? loadSecretKeys(dataDir, env))
-  const registry: AuthRegistry = createBuiltinRegistry(options.schemes ?? [])
+  // Key files are re-read when `patchbay secrets rotate` replaces them (crypto.ts).
+  const keyring = options.secretKeys
+    ? staticKeyring(options.secretKeys)
+    : createKeyring(dataDir, env)
+  const box = createSecretBox(keyring)
+  const registry: AuthRegistry = createBuiltinRegistry([
+    ...(options.schemes ?? []),
+    ...code.map((c) => c.scheme),
+  ])
   const allowPrivate =
     options.allowPrivateNetwork ?? /^(1|true|yes)$/i.test(env.PATCHBAY_ALLOW_PRIVATE_NETWORK ?? '')
   const allowEndpoints = new Set(options.allowEndpoints ?? [])
@@ -103,12 +139,31 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
     timeoutMs: options.timeoutMs ?? 30_000,
     metrics: createMetrics({ defaultMetrics: options.defaultMetrics ?? false }),
     logger: options.logger ?? createLogger(env),
+    events: createEngineEvents((err) =>
+      ctx.logger.error({ err }, 'a connection event listener failed'),
+    ),
   }
   const connectors = createConnectorService(ctx)
   const credentials = createCredentialService(ctx, (id) => connectors.load(id))
   const connections = createConnectionService(ctx, connectors, credentials)
   const requests = createRequestService(ctx, connectors, connections, credentials)
-  connections.setIdentityProbe((loaded, record) => requests.identityOf(loaded, record))
+  connections.setIdentityProbe((loaded, record) =>
+    loaded.scheme.identity
+      ? loaded.scheme.identity(credentials.authContext(loaded, record, credentials.open(record)))
+      : requests.identityOf(loaded, record),
+  )
+  for (const c of code) {
+    try {
+      await connectors.upsertFromCode(c.definition)
+    } catch (err) {
+      if (!options.store) await store.close()
+      throw new PatchbayError(
+        'connector.invalid',
+        `code connector ${c.file}: ${(err as Error).message}`,
+        isPatchbayError(err) ? { details: err.details, cause: err } : { cause: err },
+      )
+    }
+  }
 
   /** Keeps connections whose refresh token would lapse alive, with no traffic (SPEC §3). */
   async function refreshDue(): Promise<number> {
@@ -143,23 +198,26 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
     timer.unref()
   }
 
-  const admin = {
-    /** The admin key: `PATCHBAY_ADMIN_KEY`, or one generated on first start into `<dataDir>/admin.key` (0600). */
-    ensureKey(): { key: string; generated: boolean; file?: string } {
-      if (env.PATCHBAY_ADMIN_KEY) return { key: env.PATCHBAY_ADMIN_KEY, generated: false }
-      const file = join(dataDir, 'admin.key')
-      if (existsSync(file))
-        return { key: readFileSync(file, 'utf8').trim(), generated: false, file }
-      const key = `pbk_${randomBytes(32).toString('base64url')}`
-      writeFileSync(file, key + '\n', { mode: 0o600, flag: 'wx' })
-      return { key, generated: true, file }
+  const admin = createAdminKeys(store, dataDir, env)
+
+  // End users and connect sessions (SPEC §8); webhooks hear the connection events.
+  const connectSessions = createConnectSessionService(ctx, connectors, connections, credentials, {
+    brand: {
+      name: options.brand?.name ?? env.PATCHBAY_BRAND_NAME,
+      logoUrl: options.brand?.logoUrl ?? env.PATCHBAY_BRAND_LOGO_URL,
     },
-  }
+  })
+  connections.setFlowGuard((sessionId) => connectSessions.checkFlow(sessionId))
+  const endUsers = createEndUserService(store, connections, connectSessions)
+  const webhooks = webhook ? createWebhookSender(ctx, webhook) : undefined
+  if (webhooks) ctx.events.on((event) => webhooks.send(event))
 
   return {
     store,
     dataDir,
     registry,
+    /** Link names of the connectors loaded from `connectorsDir`. */
+    codeConnectors: code.map((c) => c.linkName),
     get publicUrl(): string {
       return ctx.publicUrl
     },
@@ -175,6 +233,8 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
       update: connectors.update,
       ready: connectors.ready,
       delete: connectors.delete,
+      /** The auth type's test request (e.g. `http_token`) with sample connection values. */
+      testAuth: connectors.testAuth,
     },
     connections: {
       create: connections.create,
@@ -193,7 +253,14 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
       refresh: connections.refresh,
       request: requests.request,
       proxy: requests.proxy,
-      complete: connections.complete,
+      /** Finishes a browser flow; a reconnect session ends once its connection is re-authorized. */
+      async complete(callback: 'oauth' | 'oauth1', params: URLSearchParams) {
+        const outcome = await connections.complete(callback, params)
+        await connectSessions
+          .flowCompleted(outcome)
+          .catch((err: unknown) => ctx.logger.error({ err }, 'could not end a connect session'))
+        return outcome
+      },
       /** Closes a connection's breaker by hand. */
       async resetBreaker(id: string) {
         await connections.find(id)
@@ -240,14 +307,41 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
         }
       },
     },
-    admin: {
-      ...admin,
-      async verify(candidate: string): Promise<boolean> {
-        const expected = admin.ensureKey().key
-        const a = createHash('sha256').update(candidate).digest()
-        const b = createHash('sha256').update(expected).digest()
-        return Promise.resolve(timingSafeEqual(a, b))
-      },
+    /** Admin keys: the bootstrap key, and named, revocable ones (admin.ts). */
+    admin,
+    /** Creates a connect session for an end user: `{ id, token, url, expiresAt }` (SPEC §8). */
+    createConnectSession: connectSessions.create,
+    connectSessions: {
+      create: connectSessions.create,
+      /** Live sessions (never a token). */
+      list: connectSessions.list,
+      /** Ends a session early. */
+      delete: connectSessions.delete,
+    },
+    /** What the hosted connect page does with a session token (server/connect.ts). */
+    connectPage: {
+      authenticate: connectSessions.authenticate,
+      describe: connectSessions.describe,
+      fields: connectSessions.fields,
+      connect: connectSessions.connect,
+      result: connectSessions.result,
+      brand: connectSessions.brand,
+    },
+    endUsers: {
+      list: (query: { limit?: number | string | undefined; cursor?: string | undefined } = {}) =>
+        endUsers.list(pageQuery(query)),
+      get: endUsers.get,
+      /** Deletes (and revokes) all the end user's connections and ends their connect sessions. */
+      delete: endUsers.delete,
+    },
+    webhooks: {
+      /** Resolves when no delivery is in flight or waiting for a retry. */
+      idle: () => webhooks?.idle() ?? Promise.resolve(),
+    },
+    secrets: {
+      /** Re-seals every secret under a new key while servers run (rotation.ts); `patchbay secrets rotate`. */
+      rotate: (rotateOptions?: RotateOptions) =>
+        rotateSecrets({ store, keyring, box, dataDir }, rotateOptions),
     },
     refreshDue,
     metrics: ctx.metrics,
@@ -267,6 +361,7 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
     },
     async close(): Promise<void> {
       if (timer) clearInterval(timer)
+      await webhooks?.close()
       if (!options.dispatcher) await (dispatcher as { close?: () => Promise<void> }).close?.()
       if (!options.store) await store.close()
     },

@@ -7,11 +7,13 @@
 import type { Readable } from 'node:stream'
 import {
   actionRunSchema,
+  HEADER_VALUE_RE,
+  HEADER_VALUE_RULE,
   requestInputSchema,
   type CustomAction,
   type RequestInput,
 } from '../connector/schema.js'
-import { PatchbayError, invalidInput } from '../errors.js'
+import { PatchbayError, invalidInput, type FieldIssue } from '../errors.js'
 import { parseBody } from '../lib/http-client.js'
 import type { OutgoingRequest, RequestBody } from '../lib/request.js'
 import { MissingTemplateValue, renderDeep, renderTemplate } from '../lib/template.js'
@@ -68,10 +70,33 @@ export function createRequestService(
   }
 
   function baseUrlOf(loaded: LoadedConnector, scope: Obj): URL {
-    const rendered = renderTemplate(loaded.definition.baseUrl, scope, {
-      encode: encodeURIComponent,
-    })
-    const base = new URL(rendered)
+    let base: URL
+    try {
+      base = new URL(
+        renderTemplate(loaded.definition.baseUrl, scope, { encode: encodeURIComponent }),
+      )
+    } catch (err) {
+      // The connection's values fill the template, so a base URL they break is their fault; the
+      // rendered text is not shown, as a template may have put a secret in it.
+      const missing = err instanceof MissingTemplateValue ? err.key : undefined
+      throw new PatchbayError(
+        'connection.invalid_values',
+        missing
+          ? `the base URL needs the connection value "${missing}"`
+          : "the connection's values do not render the base URL to a valid URL",
+        {
+          details: [
+            missing
+              ? { path: `values.${missing}`, rule: 'is required by the base URL' }
+              : {
+                  path: 'baseUrl',
+                  rule: "must render to a valid URL with the connection's values",
+                },
+          ],
+          cause: err,
+        },
+      )
+    }
     if (!base.pathname.endsWith('/')) base.pathname += '/'
     return base
   }
@@ -93,7 +118,12 @@ export function createRequestService(
     const path = (raw.path ?? '').replace(/^\/+/, '')
     if (/^[a-z][a-z0-9+.-]*:/i.test(path))
       throw invalidInput([{ path: 'path', rule: 'must be a path; give an absolute URL as url' }])
-    return new URL(path, base)
+    try {
+      return new URL(path, base)
+    } catch {
+      // e.g. `\\[`: a backslash reads as a slash, leaving an authority that is no host.
+      throw invalidInput([{ path: 'path', rule: 'must be a valid URL path' }])
+    }
   }
 
   async function execute(
@@ -117,7 +147,17 @@ export function createRequestService(
       else url.searchParams.set(k, String(v))
     }
     const headers: Record<string, string> = {}
-    for (const [k, v] of Object.entries(raw.headers ?? {})) headers[k.toLowerCase()] = v
+    const headerIssues: FieldIssue[] = []
+    for (const [k, v] of Object.entries(raw.headers ?? {})) {
+      // Checked before sending: undici refuses these, and the caller's mistake must not read as
+      // an unreachable upstream (502) nor count against the breaker.
+      if (k.toLowerCase() === 'expect')
+        headerIssues.push({ path: `headers.${k}`, rule: 'is not supported (no 100-continue)' })
+      else if (!HEADER_VALUE_RE.test(v))
+        headerIssues.push({ path: `headers.${k}`, rule: HEADER_VALUE_RULE })
+      headers[k.toLowerCase()] = v
+    }
+    if (headerIssues.length) throw invalidInput(headerIssues)
     const request: OutgoingRequest = {
       method: raw.method.toUpperCase(),
       url,
@@ -251,7 +291,8 @@ export function createRequestService(
               }
             : { kind: 'raw', bytes: raw.body }
           : { kind: 'none' }
-      const query: Record<string, string[]> = {}
+      // No prototype: a parameter named `valueOf` or `__proto__` is just a name.
+      const query = Object.create(null) as Record<string, string[]>
       for (const [k, v] of new URLSearchParams(raw.search)) (query[k] ??= []).push(v)
       const result = await execute(
         loaded,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { FieldDefinition } from '../connector/schema.js'
+import { UNSTORABLE_RULE, isStorableText, type FieldDefinition } from '../connector/schema.js'
 import type { FieldIssue } from '../errors.js'
 
 type Obj = Record<string, unknown>
@@ -32,7 +32,8 @@ export function checkValues(
   }
   for (const f of fields) {
     const path = `${prefix}.${f.name}`
-    let v = values[f.name]
+    // Own values only: a field named `constructor` or `toString` has no value by inheritance.
+    let v = Object.hasOwn(values, f.name) ? values[f.name] : undefined
     if (v === undefined || v === null || v === '') {
       if (f.default !== undefined) v = f.default
       else {
@@ -63,6 +64,8 @@ function checkOne(f: FieldDefinition, v: unknown, path: string, issues: FieldIss
     case 'password':
       if (typeof v !== 'string') return bad('must be a string')
       if (v.length > 10_000) return bad('must be at most 10000 characters')
+      // Text is stored, logged and URL-encoded: an unpaired surrogate breaks all three.
+      if (!isStorableText(v)) return bad(UNSTORABLE_RULE)
       return v
     case 'number': {
       const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v

@@ -33,7 +33,7 @@ export function renderTemplate(
   options: { missing?: 'throw' | 'empty'; encode?: (value: string) => string } = {},
 ): string {
   return template.replace(TEMPLATE_RE, (_, key: string) => {
-    const value = key in scope ? scope[key] : getPath(scope, key)
+    const value = Object.hasOwn(scope, key) ? scope[key] : getPath(scope, key)
     if (value === undefined || value === null) {
       if (options.missing === 'empty') return ''
       throw new MissingTemplateValue(key)
@@ -50,7 +50,7 @@ export function renderDeep(value: unknown, scope: TemplateScope): unknown {
     const whole = /^\{\{\s*([\w.[\]-]+)\s*\}\}$/.exec(value)
     if (whole) {
       const key = whole[1]!
-      const v = key in scope ? scope[key] : getPath(scope, key)
+      const v = Object.hasOwn(scope, key) ? scope[key] : getPath(scope, key)
       if (v === undefined) throw new MissingTemplateValue(key)
       return v
     }

@@ -21,6 +21,12 @@ export function isBreakerFailure(result: PipelineResult): boolean {
   )
 }
 
+const NOT_UPSTREAM_FAILURES = new Set<string>([
+  'request.origin_refused',
+  'request.network_refused',
+  'request.invalid',
+])
+
 export const breaker: Step = (next) => async (ctx) => {
   const current = await ctx.store.getBreaker(ctx.breakerKey)
   let trial = false
@@ -58,8 +64,8 @@ export const breaker: Step = (next) => async (ctx) => {
   try {
     result = await next(ctx)
   } catch (err) {
-    if (!(err instanceof PatchbayError && err.code === 'request.origin_refused'))
-      await recordFailure(ctx)
+    // Refusals of the request itself say nothing about the upstream's health.
+    if (!(err instanceof PatchbayError && NOT_UPSTREAM_FAILURES.has(err.code))) await recordFailure(ctx)
     throw err
   }
   if (isBreakerFailure(result)) await recordFailure(ctx)

@@ -36,6 +36,16 @@ export const log: Step = (next) => async (ctx) => {
   }
 }
 
+/** Text from upstreams may hold NULs or lone surrogates, which PostgreSQL cannot store. */
+function storable<T>(value: T): T {
+  if (typeof value === 'string') return value.toWellFormed().replaceAll('\u0000', '\uFFFD') as T
+  if (Array.isArray(value)) return value.map(storable) as T
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k), storable(v)])) as T
+  }
+  return value
+}
+
 async function writeEntry(
   ctx: PipelineContext,
   result: PipelineResult | undefined,
@@ -50,7 +60,7 @@ async function writeEntry(
       ? null
       : redactText(isPatchbayError(error) ? `${error.code}: ${error.message}` : String(error), r))
   try {
-    await ctx.store.appendLog({
+    await ctx.store.appendLog(storable({
       id: `log_${randomUUID()}`,
       time: Date.now(),
       connectorId: ctx.log.connectorId,
@@ -79,7 +89,7 @@ async function writeEntry(
             }
           : {}),
       },
-    })
+    }))
   } catch (err) {
     // A log write must not fail the call it describes.
     ctx.observer?.logFailed(err)

@@ -25,8 +25,9 @@ export function emptyRedaction(): Redaction {
 }
 
 /** Adds a secret value in the forms it may appear in on the wire. */
-export function addSecretValue(r: Redaction, value: unknown): void {
-  if (typeof value !== 'string' || value.length < 4) return
+export function addSecretValue(r: Redaction, raw: unknown): void {
+  if (typeof raw !== 'string' || raw.length < 4) return
+  const value = raw.toWellFormed()
   const forms = new Set([
     value,
     encodeURIComponent(value),

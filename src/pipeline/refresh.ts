@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { isPatchbayError } from '../errors.js'
+import { PatchbayError, isPatchbayError } from '../errors.js'
 import { cloneRequest } from '../lib/request.js'
 import { bufferBody, discardBody } from './send.js'
 import { firstMatch, needsBody } from './signals.js'
@@ -43,5 +43,13 @@ export const refresh: Step = (next) => async (ctx) => {
   ctx.request = original
   ctx.meta.redirects = 0
   ctx.meta.credentialsWithheld = false
-  return next(ctx)
+  const retried = await next(ctx)
+  // Fresh credentials refused too: the call ends here, and says why (never a second re-acquire).
+  if (!retried.detected && (retried.status === 401 || ctx.refreshOn?.includes(retried.status))) {
+    retried.detected = new PatchbayError(
+      'request.auth_rejected',
+      `the API answered ${retried.status} again after the credentials were re-acquired; the call was retried once and stops here: check the connector's auth settings and the connection's values`,
+    )
+  }
+  return retried
 }

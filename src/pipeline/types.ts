@@ -84,7 +84,10 @@ export interface PipelineResult {
   headers: Record<string, string | string[]>
   /** Buffered body, or a stream when `ctx.stream` (and no step needed the bytes). */
   body: Uint8Array | Readable
-  /** Set when a `detectOn` signal matched a response that otherwise looked fine. */
+  /**
+   * Set when a `detectOn` signal matched a response that otherwise looked fine, or when the
+   * retry after a re-acquire was refused again (`request.auth_rejected`).
+   */
   detected?: PatchbayError
 }
 

@@ -8,8 +8,9 @@ import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { Patchbay } from '../engine/patchbay.js'
 import { PatchbayError, isPatchbayError } from '../errors.js'
-import { errorResponse } from './http.js'
+import { errorResponse, refuseNul, refuseNulIn } from './http.js'
 import { demoRoutes } from './demo.js'
+import { connectRoutes } from './connect.js'
 import { buildOpenApi } from './openapi.js'
 import { resultPage } from './pages.js'
 import { apiRoutes } from './routes/api.js'
@@ -100,6 +101,7 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
         ),
     }),
   )
+  app.use('/api/v1/*', refuseNul)
   app.route('/api/v1', apiRoutes(pb))
 
   const callback = (kind: 'oauth' | 'oauth1') => async (c: Context) => {
@@ -144,9 +146,10 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
 
   app.all('/proxy/:id/*', requireAdmin, bodyLimit({ maxSize: 25 * 1024 * 1024 }), async (c) => {
     const id = c.req.param('id')
+    refuseNulIn('id', id)
     const url = new URL(c.req.url)
-    const prefix = `/proxy/${encodeURIComponent(id)}/`
-    const path = url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) : ''
+    // Everything after `/proxy/<id>/`, however the caller encoded the id.
+    const path = url.pathname.split('/').slice(3).join('/')
     const headers: Record<string, string> = {}
     c.req.raw.headers.forEach((v, k) => {
       // The admin key and the caller's cookies are ours, never the upstream's.
@@ -158,6 +161,8 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
           'host',
           'content-length',
           'connection',
+          // Between the caller and Patchbay only (Node already answered 100 Continue).
+          'expect',
         ].includes(k) &&
         !k.startsWith('x-forwarded-')
       )
@@ -187,6 +192,8 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
   })
 
   app.route('/demo/api', demoRoutes())
+  // The hosted connect page and its session-token routes (SPEC §8); never the admin key.
+  app.route('/connect', connectRoutes(pb))
 
   app.route('/', ui.routes)
   return app

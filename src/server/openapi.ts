@@ -14,6 +14,8 @@ import {
   connectorPatchSchema,
   requestInputSchema,
 } from '../connector/schema.js'
+import { adminKeyInputSchema } from '../engine/admin.js'
+import { connectSessionInputSchema } from '../engine/connect-sessions.js'
 import { ERROR_CODES } from '../errors.js'
 
 type Json = Record<string, unknown>
@@ -27,7 +29,9 @@ function schemaOf(schema: z.ZodType): Json {
 }
 
 export function buildOpenApi(registry: AuthRegistry, version: string): Json {
-  const authVariants = registry.types().map((type) => {
+  // Code connectors' own types are not offered to connectors made through the API.
+  const offered = registry.types().filter((type) => registry.get(type)?.ownedBy === undefined)
+  const authVariants = offered.map((type) => {
     const scheme = registry.get(type)!
     return schemaOf(
       authCommonSchema
@@ -148,6 +152,28 @@ export function buildOpenApi(registry: AuthRegistry, version: string): Json {
           responses: { '200': ok('The connector'), ...errors },
         },
       },
+      '/connectors/{id}/test-token': {
+        parameters: [idParam('id')],
+        post: {
+          summary:
+            'Send the auth type’s test request (http_token) with sample connection values; a success lets the draft be marked ready',
+          requestBody: json({
+            type: 'object',
+            properties: {
+              values: {
+                type: 'object',
+                description: 'The connection fields the request templates need',
+                additionalProperties: true,
+              },
+            },
+          }),
+          responses: {
+            '200': ok('{ ok, status, body, token (masked), tokenPath, headerPreview, problem? }'),
+            ...errors,
+            '502': { description: 'The auth endpoint could not be reached' },
+          },
+        },
+      },
       '/connections': {
         post: {
           summary: 'Create a connection',
@@ -240,6 +266,70 @@ export function buildOpenApi(registry: AuthRegistry, version: string): Json {
             { name: 'action', in: 'query', schema: { type: 'string' } },
           ],
           responses: { '200': list('A page of log entries'), ...errors },
+        },
+      },
+      '/admin-keys': {
+        get: {
+          summary: 'List named admin keys (never the keys themselves)',
+          parameters: page,
+          responses: { '200': list('A page of { id, name, createdAt, revokedAt }'), ...errors },
+        },
+        post: {
+          summary: 'Create a named admin key',
+          requestBody: json(schemaOf(adminKeyInputSchema)),
+          responses: {
+            '201': ok('{ id, name, key, createdAt, revokedAt }: the key is shown only here'),
+            ...errors,
+          },
+        },
+      },
+      '/admin-keys/{id}': {
+        parameters: [idParam('id')],
+        delete: {
+          summary: 'Revoke a named admin key, at once, in every process',
+          responses: { '204': { description: 'Revoked' }, ...errors },
+        },
+      },
+      '/connect-sessions': {
+        post: {
+          summary: 'Create a connect session for an end user (SPEC §8)',
+          requestBody: json(schemaOf(connectSessionInputSchema)),
+          responses: {
+            '201': ok('{ id, token, url, expiresAt }: the token is shown only here'),
+            ...errors,
+          },
+        },
+        get: {
+          summary: 'List live connect sessions (never a token)',
+          responses: { '200': list('The live sessions'), ...errors },
+        },
+      },
+      '/connect-sessions/{id}': {
+        parameters: [idParam('id')],
+        delete: {
+          summary: 'End a connect session now',
+          responses: { '204': { description: 'Ended' }, ...errors },
+        },
+      },
+      '/end-users': {
+        get: {
+          summary: 'List end users (the endUser ids of connections) with their connections',
+          parameters: page,
+          responses: {
+            '200': list('A page of { id, email, displayName, connections }'),
+            ...errors,
+          },
+        },
+      },
+      '/end-users/{id}': {
+        parameters: [idParam('id')],
+        get: {
+          summary: 'Read an end user with their connections',
+          responses: { '200': ok('{ id, email, displayName, connections }'), ...errors },
+        },
+        delete: {
+          summary: 'Delete (and revoke) all the end user’s connections and end their sessions',
+          responses: { '204': { description: 'Deleted' }, ...errors },
         },
       },
       '/openapi.json': {

@@ -285,6 +285,128 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       expect(most).toBe(1)
     })
 
+    it('lists every sealed value in pages, by kind then id, skipping empty secrets', async () => {
+      const withSecrets = connectorRecord({ id: 'cn_b', secrets: 'pb1.k.connector-b' })
+      const without = connectorRecord({ id: 'cn_a', secrets: null })
+      await store.insertConnector(withSecrets)
+      await store.insertConnector(without)
+      const conns = ['co_2', 'co_1', 'co_3'].map((id) =>
+        connectionRecord(withSecrets.id, { id, secrets: `pb1.k.${id}` }),
+      )
+      conns.push(connectionRecord(withSecrets.id, { id: 'co_0', secrets: null }))
+      for (const r of conns) await store.insertConnection(r)
+      await store.insertOAuthState({
+        stateHash: 'h_state',
+        connectionId: 'co_1',
+        flow: 'pb1.k.flow',
+        returnUrl: null,
+        sessionId: null,
+        expiresAt: Date.now() + 60_000,
+      })
+      const seen: string[] = []
+      let cursor: string | undefined
+      let pages = 0
+      do {
+        const page = await store.listSealed({ limit: 2, cursor })
+        expect(page.items.length).toBeLessThanOrEqual(2)
+        seen.push(...page.items.map((v) => `${v.kind}:${v.id}:${v.sealed}`))
+        cursor = page.nextCursor
+        pages++
+      } while (cursor && pages < 10)
+      expect(seen).toEqual([
+        'connector:cn_b:pb1.k.connector-b',
+        'connection:co_1:pb1.k.co_1',
+        'connection:co_2:pb1.k.co_2',
+        'connection:co_3:pb1.k.co_3',
+        'oauth_state:h_state:pb1.k.flow',
+      ])
+      expect(pages).toBe(3)
+      const err = await store.listSealed({ limit: 2, cursor: 'garbage!' }).catch((e: unknown) => e)
+      expect(isPatchbayError(err, 'input.invalid')).toBe(true)
+    })
+
+    it('replaces a sealed value only while it is still the expected one, touching nothing else', async () => {
+      const c = connectorRecord({ secrets: 'pb1.old.c' })
+      await store.insertConnector(c)
+      const a = connectionRecord(c.id, { secrets: 'pb1.old.a' })
+      await store.insertConnection(a)
+      await store.insertOAuthState({
+        stateHash: 'h_flow',
+        connectionId: a.id,
+        flow: 'pb1.old.f',
+        returnUrl: null,
+        sessionId: null,
+        expiresAt: Date.now() + 60_000,
+      })
+      expect(await store.replaceSealed('connector', c.id, 'pb1.old.c', 'pb1.new.c')).toBe(true)
+      expect(await store.replaceSealed('connection', a.id, 'pb1.old.a', 'pb1.new.a')).toBe(true)
+      expect(await store.replaceSealed('oauth_state', 'h_flow', 'pb1.old.f', 'pb1.new.f')).toBe(
+        true,
+      )
+      // A second re-seal from the same stale read loses, as does one for a missing row.
+      expect(await store.replaceSealed('connection', a.id, 'pb1.old.a', 'pb1.other')).toBe(false)
+      expect(await store.replaceSealed('connection', 'co_missing', 'pb1.old.a', 'x')).toBe(false)
+      expect(await store.getConnector(c.id)).toEqual({ ...c, secrets: 'pb1.new.c' })
+      expect(await store.getConnection(a.id)).toEqual({ ...a, secrets: 'pb1.new.a' })
+      // A refresh that read the row before the re-seal still wins: no version was bumped.
+      expect(
+        await store.updateCredentials(a.id, a.credentialsVersion, {
+          secrets: 'pb1.refreshed',
+          expiresAt: null,
+          refreshExpiresAt: null,
+          status: 'connected',
+          statusMessage: null,
+        }),
+      ).toBe(a.credentialsVersion + 1)
+      expect(await store.replaceSealed('connection', a.id, 'pb1.new.a', 'pb1.lost')).toBe(false)
+      expect((await store.getConnection(a.id))?.secrets).toBe('pb1.refreshed')
+      expect(await store.consumeOAuthState('h_flow', Date.now())).toMatchObject({
+        flow: 'pb1.new.f',
+      })
+    })
+
+    it('lets only one of many concurrent re-seals of one value win', async () => {
+      const c = connectorRecord()
+      await store.insertConnector(c)
+      const a = connectionRecord(c.id, { secrets: 'pb1.old' })
+      await store.insertConnection(a)
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          store.replaceSealed('connection', a.id, 'pb1.old', `pb1.new${i}`),
+        ),
+      )
+      expect(results.filter(Boolean)).toHaveLength(1)
+    })
+
+    it('stores admin keys by hash, lists them in pages, and revokes them once', async () => {
+      const keys = [0, 1, 2].map((i) => ({
+        id: `ak_${i}`,
+        name: `key ${i}`,
+        keyHash: `hash${i}`,
+        createdAt: 1000 + i,
+        revokedAt: null,
+      }))
+      for (const k of keys) await store.insertAdminKey(k)
+      expect(await store.findAdminKey('hash1')).toEqual(keys[1])
+      expect(await store.findAdminKey('nope')).toBeUndefined()
+      const first = await store.listAdminKeys({ limit: 2 })
+      expect(first.items.map((k) => k.id)).toEqual(['ak_0', 'ak_1'])
+      const second = await store.listAdminKeys({ limit: 2, cursor: first.nextCursor })
+      expect(second.items.map((k) => k.id)).toEqual(['ak_2'])
+      expect(second.nextCursor).toBeUndefined()
+      expect(await store.revokeAdminKey('ak_1', 5000)).toBe(true)
+      expect(await store.revokeAdminKey('ak_1', 6000)).toBe(true)
+      expect(await store.revokeAdminKey('ak_missing', 6000)).toBe(false)
+      expect(await store.findAdminKey('hash1')).toMatchObject({ revokedAt: 5000 })
+      expect((await store.listAdminKeys({ limit: 10 })).items).toHaveLength(3)
+      const err = await store.insertAdminKey({ ...keys[0]!, id: 'ak_dup' }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(Error)
+      const bad = await store
+        .listAdminKeys({ limit: 2, cursor: 'garbage!' })
+        .catch((e: unknown) => e)
+      expect(isPatchbayError(bad, 'input.invalid')).toBe(true)
+    })
+
     it('keeps meta values', async () => {
       await store.setMeta('k', 'v1')
       await store.setMeta('k', 'v2')

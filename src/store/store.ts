@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { badCursor } from './store-errors.js'
 
 export type Stage = 'draft' | 'ready'
 export type ConnectionStatus = 'pending' | 'connected' | 'needs_reauth' | 'error'
@@ -80,6 +81,38 @@ export interface LogRecord {
   error: string | null
   /** Redacted request and response summaries. */
   detail: Record<string, unknown> | null
+}
+
+/** Which column a sealed value lives in; the id names its row (a state's id is its hash). */
+export type SealedKind = 'connector' | 'connection' | 'oauth_state'
+
+/** One sealed value at rest: `connectors.secrets`, `connections.secrets` or `oauth_states.flow`. */
+export interface SealedValue {
+  kind: SealedKind
+  id: string
+  sealed: string
+}
+
+/** Where each kind of sealed value lives, in the order `listSealed` walks them. */
+export const SEALED_COLUMNS: readonly {
+  kind: SealedKind
+  table: string
+  id: string
+  column: string
+}[] = [
+  { kind: 'connector', table: 'connectors', id: 'id', column: 'secrets' },
+  { kind: 'connection', table: 'connections', id: 'id', column: 'secrets' },
+  { kind: 'oauth_state', table: 'oauth_states', id: 'state_hash', column: 'flow' },
+]
+
+/** A named admin key (SPEC §6); only the SHA-256 of the key is stored. */
+export interface AdminKeyRecord {
+  id: string
+  name: string
+  /** Hex SHA-256 of the key. */
+  keyHash: string
+  createdAt: number
+  revokedAt: number | null
 }
 
 export type BreakerState = 'closed' | 'open' | 'half_open'
@@ -196,6 +229,33 @@ export interface Store {
    */
   withLock<T>(key: string, ttlMs: number, fn: () => Promise<T>): Promise<T>
 
+  /**
+   * Every sealed value (null secrets skipped), in pages ordered by kind then id, for re-sealing
+   * under a new key. The cursor is the last `[kind, id]` handed out, so rows written meanwhile are
+   * seen when they sort later and caught by the next pass otherwise.
+   */
+  listSealed(query: PageQuery): Promise<Page<SealedValue>>
+  /**
+   * Replaces one sealed value when it is still `expectedSealed` (compare-and-set on the value
+   * itself); returns whether it did. Touches nothing else — no version, no `updated_at` — so a
+   * re-seal never makes a concurrent refresh or update fail; a writer that got there first wins,
+   * and the caller re-reads.
+   */
+  replaceSealed(
+    kind: SealedKind,
+    id: string,
+    expectedSealed: string,
+    newSealed: string,
+  ): Promise<boolean>
+
+  insertAdminKey(record: AdminKeyRecord): Promise<void>
+  /** The key with this hash, revoked or not. */
+  findAdminKey(keyHash: string): Promise<AdminKeyRecord | undefined>
+  /** Admin keys oldest first, revoked ones included. */
+  listAdminKeys(query: PageQuery): Promise<Page<AdminKeyRecord>>
+  /** Marks a key revoked (keeping the first revocation time); false when no key has this id. */
+  revokeAdminKey(id: string, at: number): Promise<boolean>
+
   getMeta(key: string): Promise<string | undefined>
   setMeta(key: string, value: string): Promise<void>
 }
@@ -212,10 +272,49 @@ export function decodeCursor(cursor: string | undefined): (string | number)[] | 
   if (!cursor) return undefined
   try {
     const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown
-    if (Array.isArray(parts) && parts.every((p) => typeof p === 'string' || typeof p === 'number'))
-      return parts
+    // A NUL or a lone surrogate could never have come from us, and PostgreSQL cannot compare it.
+    const fine = (p: unknown) =>
+      typeof p === 'number' || (typeof p === 'string' && !p.includes('\u0000') && p.isWellFormed())
+    if (Array.isArray(parts) && parts.every(fine)) return parts as (string | number)[]
   } catch {
     // fall through
   }
   return undefined
+}
+
+/**
+ * `listSealed` for any dialect: walks `SEALED_COLUMNS` in order from the cursor's `[kind, id]`,
+ * asking `select` for up to `limit` rows of one table with an id after `afterId` (ascending).
+ */
+export async function pageSealed(
+  query: PageQuery,
+  select: (
+    where: (typeof SEALED_COLUMNS)[number],
+    afterId: string | undefined,
+    limit: number,
+  ) => Promise<{ id: string; sealed: string }[]>,
+): Promise<Page<SealedValue>> {
+  let start = 0
+  let afterId: string | undefined
+  if (query.cursor) {
+    const parts = decodeCursor(query.cursor)
+    const [kind, id] = parts ?? []
+    start = SEALED_COLUMNS.findIndex((c) => c.kind === kind)
+    if (parts?.length !== 2 || start < 0 || typeof id !== 'string') throw badCursor()
+    afterId = id
+  }
+  const items: SealedValue[] = []
+  for (let i = start; i < SEALED_COLUMNS.length && items.length <= query.limit; i++) {
+    const where = SEALED_COLUMNS[i]!
+    const rows = await select(
+      where,
+      i === start ? afterId : undefined,
+      query.limit + 1 - items.length,
+    )
+    for (const r of rows) items.push({ kind: where.kind, id: r.id, sealed: r.sealed })
+  }
+  if (items.length <= query.limit) return { items }
+  const page = items.slice(0, query.limit)
+  const last = page[page.length - 1]!
+  return { items: page, nextCursor: encodeCursor([last.kind, last.id]) }
 }

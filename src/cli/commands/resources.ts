@@ -116,6 +116,27 @@ export function registerResourceCommands(program: Command): void {
       }),
     )
   connector
+    .command('test-token <idOrLinkName>')
+    .description(
+      'send the connector’s token request with sample values and show the answer (the token masked); needed before an http_token connector can be marked ready',
+    )
+    .option('-v, --value <key=value>', 'a connection field the request uses (repeatable)', collect)
+    .action((id: string, opts: { value?: string[] }, cmd: Command) =>
+      withClient(cmd, async (client, out) => {
+        const res = await expectOk(client, 'POST', `/api/v1/connectors/${enc(id)}/test-token`, {
+          values: pairs(opts.value, '--value'),
+        })
+        if (out.json) out.print(res)
+        else {
+          out.line(`HTTP ${res.status}${res.problem ? ` — ${res.problem}` : ''}`)
+          if (res.token) out.line(`token at ${res.tokenPath}: ${res.token}`)
+          out.line(`header: ${res.headerPreview}`)
+          out.line(typeof res.body === 'string' ? res.body : JSON.stringify(res.body, null, 2))
+        }
+        if (!res.ok) process.exitCode = 1
+      }),
+    )
+  connector
     .command('delete <idOrLinkName>')
     .description('delete a connector that has no connections')
     .action((id: string, _o, cmd: Command) =>

@@ -8,6 +8,8 @@ import type { Patchbay } from '../../engine/patchbay.js'
 import { invalidInput } from '../../errors.js'
 import type { ConnectionStatus } from '../../store/store.js'
 import { queryOf, readJson } from '../http.js'
+import { adminKeyRoutes } from './admin.js'
+import { connectSessionRoutes } from './connect.js'
 
 const STATUSES = ['pending', 'connected', 'needs_reauth', 'error']
 
@@ -28,6 +30,9 @@ export function apiRoutes(pb: Patchbay): Hono {
   })
   api.post('/connectors/:id/ready', async (c) =>
     c.json(await pb.connectors.ready(c.req.param('id'))),
+  )
+  api.post('/connectors/:id/test-token', async (c) =>
+    c.json(await pb.connectors.testAuth(c.req.param('id'), await readJson(c))),
   )
 
   api.post('/connections', async (c) => {
@@ -76,6 +81,9 @@ export function apiRoutes(pb: Patchbay): Hono {
       await pb.logs.list(queryOf(c, ['connector', 'connection', 'action', 'limit', 'cursor'])),
     ),
   )
+
+  api.route('/', adminKeyRoutes(pb))
+  api.route('/', connectSessionRoutes(pb))
 
   return api
 }

@@ -86,4 +86,16 @@ export const POSTGRES_MIGRATIONS: string[] = [
     value TEXT NOT NULL
   );
   `,
+  // 2: named admin keys, stored as SHA-256 hashes (SPEC §6).
+  `
+  CREATE TABLE admin_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    key_hash TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT,
+    CONSTRAINT admin_keys_key_hash_key UNIQUE (key_hash)
+  );
+  CREATE INDEX admin_keys_created ON admin_keys (created_at, id);
+  `,
 ]

@@ -13,6 +13,9 @@ import {
   decodeCursor,
   emptyBreaker,
   encodeCursor,
+  pageSealed,
+  SEALED_COLUMNS,
+  type AdminKeyRecord,
   type BreakerRecord,
   type ConnectionRecord,
   type ConnectorRecord,
@@ -123,6 +126,14 @@ const toBreaker = (r: Row): BreakerRecord => ({
   openedAt: (r.opened_at as number | null) ?? null,
   retryAt: (r.retry_at as number | null) ?? null,
   trialAt: (r.trial_at as number | null) ?? null,
+})
+
+const toAdminKey = (r: Row): AdminKeyRecord => ({
+  id: r.id as string,
+  name: r.name as string,
+  keyHash: r.key_hash as string,
+  createdAt: r.created_at as number,
+  revokedAt: (r.revoked_at as number | null) ?? null,
 })
 
 /** A cursor from `encodeCursor([createdAt, id])`, or undefined when it is not one. */
@@ -544,6 +555,68 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     withLock(key, _ttlMs, fn) {
       // ttlMs is not needed: a dead holder's session ends, and PostgreSQL drops its lock then.
       return locks.withLock(key, fn)
+    },
+
+    listSealed(pageQuery) {
+      return pageSealed(pageQuery, async (t, afterId, limit) => {
+        const { rows } =
+          afterId === undefined
+            ? await query(
+                `SELECT ${t.id} AS id, ${t.column} AS sealed FROM ${t.table}
+                 WHERE ${t.column} IS NOT NULL ORDER BY ${t.id} LIMIT $1`,
+                [limit],
+              )
+            : await query(
+                `SELECT ${t.id} AS id, ${t.column} AS sealed FROM ${t.table}
+                 WHERE ${t.column} IS NOT NULL AND ${t.id} > $1 ORDER BY ${t.id} LIMIT $2`,
+                [afterId, limit],
+              )
+        return rows as { id: string; sealed: string }[]
+      })
+    },
+
+    async replaceSealed(kind, id, expectedSealed, newSealed) {
+      const t = SEALED_COLUMNS.find((c) => c.kind === kind)
+      if (!t) return false
+      // One statement: the WHERE clause is re-checked on the locked row, so a concurrent refresh
+      // that rewrote the value makes this match nothing.
+      const res = await query(
+        `UPDATE ${t.table} SET ${t.column} = $1 WHERE ${t.id} = $2 AND ${t.column} = $3`,
+        [newSealed, id, expectedSealed],
+      )
+      return res.rowCount === 1
+    },
+
+    async insertAdminKey(r) {
+      await query(
+        'INSERT INTO admin_keys (id, name, key_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5)',
+        [r.id, r.name, r.keyHash, r.createdAt, r.revokedAt],
+      )
+    },
+
+    async findAdminKey(keyHash) {
+      const { rows } = await query('SELECT * FROM admin_keys WHERE key_hash = $1', [keyHash])
+      return rows[0] ? toAdminKey(rows[0]) : undefined
+    },
+
+    async listAdminKeys({ limit, cursor }) {
+      const after = cursor === undefined ? undefined : timeIdCursor(cursor)
+      if (cursor && !after) throw badCursor()
+      const { rows } = after
+        ? await query(
+            'SELECT * FROM admin_keys WHERE (created_at, id) > ($1, $2) ORDER BY created_at, id LIMIT $3',
+            [after[0], after[1], limit + 1],
+          )
+        : await query('SELECT * FROM admin_keys ORDER BY created_at, id LIMIT $1', [limit + 1])
+      return page(rows, limit, toAdminKey, (r) => [r.created_at as number, r.id as string])
+    },
+
+    async revokeAdminKey(id, at) {
+      const res = await query(
+        'UPDATE admin_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2',
+        [at, id],
+      )
+      return res.rowCount === 1
     },
 
     async getMeta(key) {

@@ -83,4 +83,15 @@ export const SQLITE_MIGRATIONS: string[] = [
     value TEXT NOT NULL
   );
   `,
+  // 2: named admin keys, stored as SHA-256 hashes (SPEC §6).
+  `
+  CREATE TABLE admin_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    key_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+  CREATE INDEX admin_keys_created ON admin_keys(created_at, id);
+  `,
 ]

@@ -1,17 +1,20 @@
 /**
  * The embedded default store on better-sqlite3. WAL mode lets several processes share the file;
- * locks are rows with an expiry so a dead holder cannot block others for long.
+ * locks are rows with an expiry so a dead holder cannot block others for long, and a holder whose
+ * process died on this machine is taken over at once (lock-owner.ts).
  *
  * @module
  */
 import Database from 'better-sqlite3'
-import { randomUUID } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import {
   decodeCursor,
   emptyBreaker,
   encodeCursor,
+  pageSealed,
+  SEALED_COLUMNS,
+  type AdminKeyRecord,
   type BreakerRecord,
   type ConnectionRecord,
   type ConnectorRecord,
@@ -20,6 +23,7 @@ import {
   type Store,
 } from '../store.js'
 import { badCursor, linkNameTaken } from '../store-errors.js'
+import { createLockOwner, lockOwnerIsGone } from './lock-owner.js'
 import { SQLITE_MIGRATIONS } from './migrations.js'
 
 type Row = Record<string, unknown>
@@ -82,6 +86,14 @@ const toBreaker = (r: Row): BreakerRecord => ({
   trialAt: (r.trial_at as number | null) ?? null,
 })
 
+const toAdminKey = (r: Row): AdminKeyRecord => ({
+  id: r.id as string,
+  name: r.name as string,
+  keyHash: r.key_hash as string,
+  createdAt: r.created_at as number,
+  revokedAt: (r.revoked_at as number | null) ?? null,
+})
+
 export interface SqliteStoreOptions {
   /** Database file path, or `:memory:`. */
   filename: string
@@ -94,7 +106,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   db.pragma('busy_timeout = 5000')
   db.pragma('foreign_keys = ON')
   db.pragma('synchronous = NORMAL')
-  const owner = randomUUID()
+  const owner = createLockOwner()
   const held = new Map<string, Promise<unknown>>()
 
   const page = <T>(
@@ -454,9 +466,23 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
            ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
            WHERE locks.expires_at < ?`,
         )
+        const holder = db.prepare('SELECT owner FROM locks WHERE key = ?')
+        const takeOver = db.prepare(
+          'UPDATE locks SET owner = ?, expires_at = ? WHERE key = ? AND owner = ?',
+        )
         for (let delay = 5; ; delay = Math.min(delay * 2, 50)) {
           const now = Date.now()
           if (take.run(key, owner, now + ttlMs, now).changes === 1) break
+          // A holder killed on this machine never deletes its row: take the lock over at once
+          // instead of waiting out the expiry (lock-owner.ts). Compare-and-set on the dead
+          // owner, so of several waiters exactly one gets it.
+          const found = holder.get(key) as { owner: string } | undefined
+          if (
+            found &&
+            lockOwnerIsGone(found.owner) &&
+            takeOver.run(owner, now + ttlMs, key, found.owner).changes === 1
+          )
+            break
           await new Promise((r) => setTimeout(r, delay))
         }
         try {
@@ -468,6 +494,74 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         release()
         if (held.get(key) === chained) held.delete(key)
       }
+    },
+
+    listSealed(query) {
+      return pageSealed(query, (t, afterId, limit) =>
+        Promise.resolve(
+          db
+            .prepare(
+              `SELECT ${t.id} AS id, ${t.column} AS sealed FROM ${t.table}
+               WHERE ${t.column} IS NOT NULL${afterId === undefined ? '' : ` AND ${t.id} > ?`}
+               ORDER BY ${t.id} LIMIT ?`,
+            )
+            .all(...(afterId === undefined ? [] : [afterId]), limit) as {
+            id: string
+            sealed: string
+          }[],
+        ),
+      )
+    },
+
+    replaceSealed(kind, id, expectedSealed, newSealed) {
+      const t = SEALED_COLUMNS.find((c) => c.kind === kind)
+      if (!t) return Promise.resolve(false)
+      const res = db
+        .prepare(`UPDATE ${t.table} SET ${t.column} = ? WHERE ${t.id} = ? AND ${t.column} = ?`)
+        .run(newSealed, id, expectedSealed)
+      return Promise.resolve(res.changes === 1)
+    },
+
+    insertAdminKey(r) {
+      try {
+        db.prepare(
+          'INSERT INTO admin_keys (id, name, key_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)',
+        ).run(r.id, r.name, r.keyHash, r.createdAt, r.revokedAt)
+        return Promise.resolve()
+      } catch (err) {
+        return Promise.reject(err as Error)
+      }
+    },
+
+    findAdminKey(keyHash) {
+      const row = db.prepare('SELECT * FROM admin_keys WHERE key_hash = ?').get(keyHash) as
+        Row | undefined
+      return Promise.resolve(row ? toAdminKey(row) : undefined)
+    },
+
+    listAdminKeys({ limit, cursor }) {
+      const after = decodeCursor(cursor)
+      if (cursor && (after?.length !== 2 || typeof after[1] !== 'string'))
+        return Promise.reject(badCursor())
+      const rows = (
+        after
+          ? db
+              .prepare(
+                'SELECT * FROM admin_keys WHERE (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?',
+              )
+              .all(after[0], after[1], limit + 1)
+          : db.prepare('SELECT * FROM admin_keys ORDER BY created_at, id LIMIT ?').all(limit + 1)
+      ) as Row[]
+      return Promise.resolve(
+        page(rows, limit, toAdminKey, (r) => [r.created_at as number, r.id as string]),
+      )
+    },
+
+    revokeAdminKey(id, at) {
+      const res = db
+        .prepare('UPDATE admin_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?')
+        .run(at, id)
+      return Promise.resolve(res.changes === 1)
     },
 
     getMeta(key) {

@@ -1,0 +1,156 @@
+/**
+ * Admin keys (SPEC §6, issue 5): the bootstrap key (`PATCHBAY_ADMIN_KEY`, or `<dataDir>/admin.key`
+ * generated on first start) and any number of named, revocable keys stored only as SHA-256
+ * hashes. Keys are 256 random bits, so an unsalted hash is enough, and lookup by hash is safe:
+ * its timing tells nothing about a key nobody holds.
+ *
+ * @module
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { z } from 'zod'
+import { listQuerySchema } from '../connector/schema.js'
+import { invalidInput } from '../errors.js'
+import { writeFileAtomic } from '../store/crypto.js'
+import type { AdminKeyRecord, Page, Store } from '../store/store.js'
+import { newId } from './context.js'
+import { toFieldIssues } from './issues.js'
+
+export const ADMIN_KEY_FILE = 'admin.key'
+
+const NAME = /^[A-Za-z0-9_-](?:[A-Za-z0-9 _-]{0,48}[A-Za-z0-9_-])?$/
+
+/** `POST /api/v1/admin-keys` */
+export const adminKeyInputSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(NAME, 'must be 1 to 50 letters, digits, spaces, _ or -, with no space at either end'),
+  })
+  .strict()
+
+export interface AdminKeyView {
+  id: string
+  name: string
+  createdAt: string
+  /** When it was revoked; a revoked key opens nothing. */
+  revokedAt: string | null
+}
+
+export interface CreatedAdminKey extends AdminKeyView {
+  /** The key itself: shown once, never stored. */
+  key: string
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest()
+}
+
+function generateKey(): string {
+  return `pbk_${randomBytes(32).toString('base64url')}`
+}
+
+function view(r: AdminKeyRecord): AdminKeyView {
+  return {
+    id: r.id,
+    name: r.name,
+    createdAt: new Date(r.createdAt).toISOString(),
+    revokedAt: r.revokedAt === null ? null : new Date(r.revokedAt).toISOString(),
+  }
+}
+
+export function createAdminKeys(store: Store, dataDir: string, env: NodeJS.ProcessEnv) {
+  const file = join(dataDir, ADMIN_KEY_FILE)
+
+  const readKeyFile = (): string | undefined => {
+    try {
+      return readFileSync(file, 'utf8').trim() || undefined
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw err
+    }
+  }
+
+  /**
+   * The bootstrap admin key: `PATCHBAY_ADMIN_KEY`, or one generated on first start into
+   * `<dataDir>/admin.key` (0600). Read on every call, so a rotated file counts at once.
+   */
+  function ensureKey(): { key: string; generated: boolean; file?: string } {
+    if (env.PATCHBAY_ADMIN_KEY) return { key: env.PATCHBAY_ADMIN_KEY, generated: false }
+    const existing = readKeyFile()
+    if (existing) return { key: existing, generated: false, file }
+    const key = generateKey()
+    try {
+      writeFileAtomic(file, key + '\n', true)
+    } catch (err) {
+      // Another process generated it first: theirs is the key.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      return { key: readKeyFile() ?? key, generated: false, file }
+    }
+    return { key, generated: true, file }
+  }
+
+  return {
+    ensureKey,
+
+    /** Whether `candidate` is the bootstrap key or an unrevoked named key (compared in constant time). */
+    async verify(candidate: string): Promise<boolean> {
+      const digest = sha256(candidate)
+      if (timingSafeEqual(digest, sha256(ensureKey().key))) return true
+      const found = await store.findAdminKey(digest.toString('hex'))
+      if (!found || found.revokedAt !== null) return false
+      const stored = Buffer.from(found.keyHash, 'hex')
+      return stored.length === digest.length && timingSafeEqual(stored, digest)
+    },
+
+    /** A new named key; the answer is the only place the key ever appears. */
+    async createKey(name: string): Promise<CreatedAdminKey> {
+      const parsed = adminKeyInputSchema.safeParse({ name }, { reportInput: true })
+      if (!parsed.success) throw invalidInput(toFieldIssues(parsed.error))
+      const key = generateKey()
+      const record: AdminKeyRecord = {
+        id: newId('ak'),
+        name: parsed.data.name,
+        keyHash: sha256(key).toString('hex'),
+        createdAt: Date.now(),
+        revokedAt: null,
+      }
+      await store.insertAdminKey(record)
+      return { ...view(record), key }
+    },
+
+    /** Named keys, oldest first, revoked ones included; never the keys themselves. */
+    async listKeys(
+      query: { limit?: number | string | undefined; cursor?: string | undefined } = {},
+    ): Promise<Page<AdminKeyView>> {
+      const parsed = listQuerySchema.safeParse(query)
+      if (!parsed.success) throw invalidInput(toFieldIssues(parsed.error))
+      const page = await store.listAdminKeys(parsed.data)
+      return { ...page, items: page.items.map(view) }
+    },
+
+    /** Revokes a named key at once, in every process; false when there is no key with this id. */
+    revokeKey(id: string): Promise<boolean> {
+      return store.revokeAdminKey(id, Date.now())
+    },
+
+    /**
+     * Replaces the generated bootstrap key in `<dataDir>/admin.key` (atomically, mode 0600);
+     * servers on this data folder accept only the new one from their next request. Refused when
+     * the bootstrap key comes from `PATCHBAY_ADMIN_KEY`.
+     */
+    rotateBootstrapKey(): { key: string; file: string } {
+      if (env.PATCHBAY_ADMIN_KEY)
+        throw new Error(
+          'the bootstrap admin key comes from PATCHBAY_ADMIN_KEY, not a file: set a new value there ' +
+            'and restart the servers (or use named keys: `patchbay admin-key create <name>`)',
+        )
+      const key = generateKey()
+      writeFileAtomic(file, key + '\n')
+      return { key, file }
+    },
+  }
+}
+
+export type AdminKeys = ReturnType<typeof createAdminKeys>
