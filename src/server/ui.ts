@@ -8,6 +8,15 @@ import { Hono, type Context } from 'hono'
 import type { Patchbay } from '../engine/patchbay.js'
 import { resultPage } from './pages.js'
 
+/** Headers on every page the UI serves (and the connect page). */
+export const UI_SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy':
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; " +
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+}
+
 export interface UiBinding {
   /**
    * True when the request carries a valid UI session cookie. A state-changing request with the
