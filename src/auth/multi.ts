@@ -197,13 +197,21 @@ export function createMultiScheme(getRegistry: () => AuthRegistry) {
       return fields
     },
     /** The selected option's answer; without values, whether any option can refresh. */
-    canRefresh: (s, values) => {
+    /** Each option's rules between settings, under `options.<key>.`. */
+    problems: (s) =>
+      Object.entries(s.options).flatMap(([key, o]) =>
+        (schemeOf(o.type)?.problems?.(optionSettings(o)) ?? []).map((p) => ({
+          path: `options.${key}.${p.path}`,
+          rule: p.rule,
+        })),
+      ),
+    canRefresh: (s, values, credentials) => {
       const key = values?.[s.selectedBy]
       const chosen =
         typeof key === 'string' && Object.hasOwn(s.options, key) ? s.options[key] : undefined
       const candidates = chosen ? [chosen] : Object.values(s.options)
       return candidates.some(
-        (o) => schemeOf(o.type)?.canRefresh(optionSettings(o), values) === true,
+        (o) => schemeOf(o.type)?.canRefresh(optionSettings(o), values, credentials) === true,
       )
     },
     async connect(ctx) {
@@ -226,7 +234,10 @@ export function createMultiScheme(getRegistry: () => AuthRegistry) {
     },
     async refresh(ctx) {
       const selected = select(ctx)
-      if (!selected.scheme.refresh || !selected.scheme.canRefresh(selected.ctx.settings)) {
+      if (
+        !selected.scheme.refresh ||
+        !selected.scheme.canRefresh(selected.ctx.settings, selected.ctx.values, selected.ctx.credentials)
+      ) {
         throw new PatchbayError(
           'refresh.unsupported',
           `the selected auth type "${selected.scheme.type}" cannot refresh`,
