@@ -164,15 +164,15 @@ describe('custom acquire', () => {
       customScheme.connect(context(twoStep(), { username: 'ada', password: 'wrong-password' })),
     )
     expect(wrong.code).toBe('connection.flow_failed')
-    expect(wrong.message).toBe('acquire step 1 of 2 failed: the server answered HTTP 401')
-    expect(wrong.details).toEqual({ step: 0, status: 401 })
+    expect(wrong.message).toBe("acquire step 1 of 2 was refused (HTTP 401): check the connection's values")
+    expect(wrong.details).toEqual({ step: 0, status: 401, transient: false })
     expect(JSON.stringify(wrong)).not.toContain('wrong-password')
 
     tokenStepStatus = 503
     const second = await failure(customScheme.refresh!(context()))
     expect(second.code).toBe('refresh.failed')
     expect(second.message).toBe('acquire step 2 of 2 failed: the server answered HTTP 503')
-    expect(second.details).toEqual({ step: 1, status: 503 })
+    expect(second.details).toEqual({ step: 1, status: 503, transient: true })
     expect(server.tokenRequests).toBe(1)
   })
 

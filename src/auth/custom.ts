@@ -160,14 +160,16 @@ async function runAcquire(
       // lets later steps use them with the engine's own template scope (multiselect joins…).
       ctx.credentials = { ...before, values: { ...acquired } }
       const label = `acquire step ${index + 1} of ${steps.length}`
-      const res = await sendAuthRequest(ctx.http, step, ctx.render, {
-        code,
-        label,
-        details: { step: index },
-      })
+      const res = await sendAuthRequest(
+        ctx.http,
+        step,
+        ctx.render,
+        { code, label, details: { step: index } },
+        ctx.renderUrl,
+      )
       if (res.status < 200 || res.status > 299) {
-        throw new PatchbayError(code, `${label} failed: the server answered HTTP ${res.status}`, {
-          details: { step: index, status: res.status },
+        throw new PatchbayError(refusalCode(code, res.status), refusalText(label, res.status, code), {
+          details: { step: index, status: res.status, transient: res.status >= 500 || res.status === 429 },
           cause: { status: res.status, body: res.body },
         })
       }
@@ -205,11 +207,13 @@ export async function sendAuthRequest(
   spec: AuthRequestSpec,
   render: (template: string) => string,
   error: AuthRequestErrorContext,
+  /** Renders the URL with values percent-encoded (AuthContext.renderUrl); default `render`. */
+  renderUrl: (template: string) => string = render,
 ): Promise<HttpResponse> {
   let url: URL
   const init: HttpRequestInit = { method: spec.method }
   try {
-    url = new URL(render(spec.url))
+    url = new URL(renderUrl(spec.url))
     for (const [key, value] of Object.entries(spec.query ?? {})) {
       url.searchParams.set(key, render(value))
     }
@@ -312,4 +316,19 @@ function describeType(value: unknown): string {
   if (value === '') return 'an empty string'
   if (Array.isArray(value)) return 'an array'
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`
+}
+
+/**
+ * A refresh the auth endpoint refuses (400, 401, 403) will not work by trying again: the
+ * connection's credentials are dead, so it needs the user (SPEC §7). Other failures are transient.
+ */
+export function refusalCode<C extends string>(code: C, status: number): C | 'connection.needs_reauth' {
+  return code === 'refresh.failed' && [400, 401, 403].includes(status) ? 'connection.needs_reauth' : code
+}
+
+export function refusalText(label: string, status: number, code: string): string {
+  if (![400, 401, 403].includes(status)) return `${label} failed: the server answered HTTP ${status}`
+  return code === 'refresh.failed'
+    ? `${label} was refused (HTTP ${status}): the connection's credentials no longer work; reconnect it`
+    : `${label} was refused (HTTP ${status}): check the connection's values`
 }

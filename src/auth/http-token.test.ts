@@ -183,12 +183,13 @@ describe('http_token', () => {
     const bad = { client_id: 'cid-1', client_secret: 'wrong-secret-value' }
     const err = await failure(httpTokenScheme.connect(context(settings(), bad)))
     expect(err.code).toBe('connection.flow_failed')
-    expect(err.message).toBe('token request failed: the auth endpoint answered HTTP 401')
-    expect(err.details).toEqual({ status: 401 })
+    expect(err.message).toBe("token request was refused (HTTP 401): check the connection's values")
+    expect(err.details).toEqual({ status: 401, transient: false })
     expect(JSON.stringify(err)).not.toContain('wrong-secret-value')
 
+    // Refused on refresh, the credentials are dead: the user must reconnect (SPEC §7).
     const refresh = await failure(httpTokenScheme.refresh!(context(settings(), bad)))
-    expect(refresh.code).toBe('refresh.failed')
+    expect(refresh.code).toBe('connection.needs_reauth')
     expect(refresh.message).toContain('HTTP 401')
   })
 

@@ -21,8 +21,7 @@ import {
   extractValue,
   jsonPathSchema,
   sendAuthRequest,
-  type AuthRequestSpec,
-} from './custom.js'
+  type AuthRequestSpec, refusalCode, refusalText } from './custom.js'
 import { defineAuthScheme, type AuthContext, type Credentials } from './scheme.js'
 
 export const httpTokenSettings = z
@@ -117,13 +116,13 @@ async function acquireToken(
 ): Promise<Credentials> {
   const s = ctx.settings
   const label = 'token request'
-  const res = await sendAuthRequest(ctx.http, s.request, ctx.render, { code, label })
+  const res = await sendAuthRequest(ctx.http, s.request, ctx.render, { code, label }, ctx.renderUrl)
   if (res.status < 200 || res.status > 299) {
     throw new PatchbayError(
-      code,
-      `${label} failed: the auth endpoint answered HTTP ${res.status}`,
+      refusalCode(code, res.status),
+      refusalText(label, res.status, code),
       {
-        details: { status: res.status },
+        details: { status: res.status, transient: res.status >= 500 || res.status === 429 },
         cause: { status: res.status, body: res.body },
       },
     )

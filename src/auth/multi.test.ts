@@ -224,7 +224,7 @@ describe('multi delegation', () => {
     const ctx = context({ auth_type: 'login', username: 'ada', password: 'wrong' })
     const err = await failure(multi.connect(ctx))
     expect(err.code).toBe('connection.flow_failed')
-    expect(err.message).toBe('token request failed: the auth endpoint answered HTTP 401')
+    expect(err.message).toBe("token request was refused (HTTP 401): check the connection's values")
   })
 
   it('refuses a connection whose selection is missing or unknown, naming the field', async () => {

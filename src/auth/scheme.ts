@@ -39,6 +39,11 @@ export interface AuthContext<S = Record<string, unknown>> {
   credentials: Credentials
   /** Resolves `{{name}}` templates against values and credentials (SPEC §2). */
   render: (template: string) => string
+  /**
+   * Like `render`, for URLs: each value is percent-encoded, so a connection value can fill a
+   * path segment or a subdomain but never move a request (and its secrets) to another host.
+   */
+  renderUrl: (template: string) => string
   /** Outgoing HTTP for token endpoints, with the engine's dispatcher and network rules. */
   http: HttpClient
   connectorName: string

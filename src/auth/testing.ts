@@ -4,7 +4,7 @@
  * @module
  */
 import { createHttpClient } from '../lib/http-client.js'
-import { renderTemplate } from '../lib/template.js'
+import { encodeUrlValue, renderTemplate } from '../lib/template.js'
 import type { AuthContext, AuthRegistry, Credentials } from './scheme.js'
 
 export interface TestContextOptions<S> {
@@ -22,6 +22,8 @@ export function createTestAuthContext<S>(options: TestContextOptions<S>): AuthCo
     values: options.values ?? {},
     credentials: options.credentials ?? { values: {} },
     render: (template) => renderTemplate(template, { ...ctx.values, ...ctx.credentials.values }),
+    renderUrl: (template) =>
+      renderTemplate(template, { ...ctx.values, ...ctx.credentials.values }, { encode: encodeUrlValue }),
     http: createHttpClient(),
     connectorName: 'Test connector',
     connectionId: 'conn_test',

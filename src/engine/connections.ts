@@ -252,7 +252,9 @@ export function createConnectionService(
       callback: 'oauth' | 'oauth1',
       params: URLSearchParams,
     ): Promise<CallbackOutcome> {
-      const state = callback === 'oauth' ? params.get('state') : params.get('oauth_token')
+      // OAuth1 providers name the pending token in `oauth_token`, or in `denied` when refused.
+      const state =
+        callback === 'oauth' ? params.get('state') : (params.get('oauth_token') ?? params.get('denied'))
       const stored = state ? await store.consumeOAuthState(hashState(state), ctx.now()) : undefined
       if (!stored) {
         throw new PatchbayError(

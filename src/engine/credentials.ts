@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import type { AuthContext, Credentials } from '../auth/scheme.js'
 import { PatchbayError, isPatchbayError } from '../errors.js'
 import type { OutgoingRequest } from '../lib/request.js'
-import { renderTemplate } from '../lib/template.js'
+import { MissingTemplateValue, encodeUrlValue, renderTemplate } from '../lib/template.js'
 import { addSecretValue, emptyRedaction, redactText, type AuthBinding } from '../pipeline/index.js'
 import type { ConnectionRecord } from '../store/store.js'
 import type { LoadedConnector } from './connectors.js'
@@ -64,10 +64,17 @@ export function createCredentialService(
           ...templateScope(fields, actx.values),
           ...actx.credentials.values,
         }),
+      renderUrl: (template) =>
+        renderTemplate(
+          template,
+          { ...templateScope(fields, actx.values), ...actx.credentials.values },
+          { encode: encodeUrlValue },
+        ),
       http: ctx.http,
       connectorName: loaded.definition.name,
       connectionId: record.id,
-      callbackUrl: (path) => new URL(path, ctx.publicUrl).href,
+      // Joined, not resolved: a public URL may have a path prefix (https://host/patchbay).
+      callbackUrl: (path) => `${ctx.publicUrl.replace(/\/+$/, '')}${path}`,
       now: ctx.now,
       registry: ctx.registry,
     }
@@ -233,8 +240,18 @@ export function createCredentialService(
       async apply(request: OutgoingRequest) {
         const actx = authContext(loaded, current, secrets)
         // extra query goes on before the scheme so signing schemes (OAuth1, SigV4) cover it.
+        const renderExtra = (template: string, where: string): string => {
+          try {
+            return actx.render(template)
+          } catch (err) {
+            if (!(err instanceof MissingTemplateValue)) throw err
+            throw new PatchbayError('connection.invalid_values', `auth.extra.${where} needs the connection value "${err.key}"`, {
+              details: [{ path: `values.${err.key}`, rule: `is required by auth.extra.${where}` }],
+            })
+          }
+        }
         for (const [k, v] of Object.entries(extra?.query ?? {}))
-          request.url.searchParams.set(k, actx.render(v))
+          request.url.searchParams.set(k, renderExtra(v, `query.${k}`))
         try {
           await loaded.scheme.apply(actx, request)
         } catch (err) {
@@ -247,7 +264,7 @@ export function createCredentialService(
               )
         }
         for (const [k, v] of Object.entries(extra?.headers ?? {}))
-          request.headers[k.toLowerCase()] = actx.render(v)
+          request.headers[k.toLowerCase()] = renderExtra(v, `headers.${k}`)
       },
       async reacquire() {
         current = await reacquire(current.id, current.credentialsVersion)

@@ -66,3 +66,11 @@ export function renderDeep(value: unknown, scope: TemplateScope): unknown {
 export function templateKeys(template: string): string[] {
   return [...template.matchAll(TEMPLATE_RE)].map((m) => m[1]!)
 }
+
+/**
+ * Encodes a value for a URL template: everything that could end the host or path part (`/ ? # @ \`
+ * and the rest) is percent-encoded; `:` is kept so a `host:port` value still works.
+ */
+export function encodeUrlValue(value: string): string {
+  return encodeURIComponent(value.toWellFormed()).replaceAll('%3A', ':')
+}

@@ -177,7 +177,7 @@ function endpoint(ctx: Context, name: UrlSetting): URL {
 /** Settings may hold `{{field}}` templates (SPEC §2). */
 function render(ctx: Context, name: string, template: string): string {
   try {
-    return ctx.render(template)
+    return name.endsWith('Url') ? ctx.renderUrl(template) : ctx.render(template)
   } catch (err) {
     if (!(err instanceof MissingTemplateValue)) throw err
     throw new PatchbayError(
