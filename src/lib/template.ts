@@ -69,8 +69,8 @@ export function templateKeys(template: string): string[] {
 
 /**
  * Encodes a value for a URL template: everything that could end the host or path part (`/ ? # @ \`
- * and the rest) is percent-encoded; `:` is kept so a `host:port` value still works.
+ * and the rest) is percent-encoded; a `:` before a final port number is kept, so `host:8080` works.
  */
 export function encodeUrlValue(value: string): string {
-  return encodeURIComponent(value.toWellFormed()).replaceAll('%3A', ':')
+  return encodeURIComponent(value.toWellFormed()).replace(/%3A(?=\d+$)/, ':')
 }

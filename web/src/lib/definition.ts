@@ -1,0 +1,141 @@
+/**
+ * The connector definition as the builder edits it, validated with the same schemas and naming
+ * rules the API uses (`src/connector`), and the same wording for each rule (`toFieldIssues`).
+ */
+import { connectorBaseShape, connectorInputSchema } from '../../../src/connector/schema.js'
+import { deriveLinkName, NAME_MAX } from '../../../src/connector/rules.js'
+import { toFieldIssues } from '../../../src/engine/issues.js'
+import type { ConnectorDraft, ConnectorView, FieldIssue, Obj } from '../types.js'
+
+export { deriveLinkName, NAME_MAX }
+
+/** What the API answers in place of a secret setting; sending it back keeps the stored secret. */
+export const MASK = '********'
+export const SECRET_SETTINGS = ['clientSecret', 'consumerSecret'] as const
+
+export const AUTH_LABELS: Record<string, string> = {
+  basic: 'Basic authentication',
+  api_key: 'API key',
+  bearer: 'Bearer token',
+  oauth1: 'OAuth 1.0a',
+  oauth2: 'OAuth 2.0',
+  aws_sigv4: 'AWS Signature Version 4',
+  http_token: 'HTTP request token',
+  custom: 'Custom authentication',
+  multi: 'Multiple (the user picks one)',
+}
+
+export const KNOWN_AUTH_TYPES = Object.keys(AUTH_LABELS)
+
+export function authLabel(type: string): string {
+  return AUTH_LABELS[type] ?? type
+}
+
+/** Settings a type starts with when picked. */
+export function defaultAuth(type: string): Obj & { type: string } {
+  switch (type) {
+    case 'api_key':
+      return { type, params: [{ name: 'API key', key: 'X-Api-Key', in: 'header' }] }
+    case 'oauth2':
+      return { type, grantType: 'authorization_code' }
+    default:
+      return { type }
+  }
+}
+
+const COMMON_AUTH_KEYS = ['type', 'refreshOn', 'detectOn', 'extra']
+
+/** Whether the auth holds settings of its own type (which a type change would discard). */
+export function hasTypeSettings(auth: Obj): boolean {
+  const own = Object.keys(auth).filter((k) => !COMMON_AUTH_KEYS.includes(k))
+  const fresh = defaultAuth(String(auth.type))
+  return own.some((k) => JSON.stringify(auth[k]) !== JSON.stringify(fresh[k]))
+}
+
+export function changeAuthType(auth: Obj, type: string): Obj & { type: string } {
+  const kept: Obj = {}
+  for (const k of ['refreshOn', 'detectOn', 'extra']) if (auth[k] !== undefined) kept[k] = auth[k]
+  return { ...defaultAuth(type), ...kept, type }
+}
+
+export function newDraft(): ConnectorDraft {
+  return {
+    name: '',
+    baseUrl: '',
+    fields: [],
+    auth: defaultAuth('api_key'),
+    customAction: { enabled: true },
+    actions: [],
+  }
+}
+
+/** The editable definition of a connector the API answered. */
+export function draftOf(view: ConnectorView): ConnectorDraft {
+  const draft: ConnectorDraft = {
+    name: view.name,
+    linkName: view.linkName,
+    baseUrl: view.baseUrl,
+    fields: view.fields ?? [],
+    auth: view.auth,
+    customAction: view.customAction ?? { enabled: false },
+    actions: (view.actions ?? []).map(({ breaker: _b, ...a }) => a),
+  }
+  if (view.description !== undefined) draft.description = view.description
+  if (view.logo !== undefined) draft.logo = view.logo
+  if (view.allowedOrigins !== undefined) draft.allowedOrigins = view.allowedOrigins
+  if (view.breaker !== undefined) draft.breaker = view.breaker
+  if (view.identity !== undefined) draft.identity = view.identity
+  return draft
+}
+
+function withoutMasks(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutMasks)
+  if (value && typeof value === 'object') {
+    const out: Obj = {}
+    for (const [k, v] of Object.entries(value as Obj)) {
+      if (v === MASK && (SECRET_SETTINGS as readonly string[]).includes(k)) continue
+      out[k] = withoutMasks(v)
+    }
+    return out
+  }
+  return value
+}
+
+/** A definition to import elsewhere: no ids, no (masked) secrets. */
+export function exportOf(view: ConnectorView): Obj {
+  const draft = draftOf(view)
+  return {
+    ...draft,
+    auth: withoutMasks(draft.auth),
+    actions: draft.actions.map(({ id: _id, ...a }) => a),
+  }
+}
+
+/** Problems the shared schema finds, worded as the API words them. */
+export function validateDraft(draft: unknown): FieldIssue[] {
+  const parsed = connectorInputSchema.safeParse(draft)
+  return parsed.success ? [] : toFieldIssues(parsed.error)
+}
+
+/** One General field checked alone, as the user types. */
+export function checkGeneral(
+  key: 'name' | 'linkName' | 'description' | 'logo' | 'baseUrl',
+  value: string,
+): string | undefined {
+  const schema = connectorBaseShape[key]
+  const r = schema.safeParse(value)
+  return r.success ? undefined : toFieldIssues(r.error)[0]?.rule
+}
+
+/** The body of a PATCH: the whole editable definition, `null` for what was removed. */
+export function patchOf(draft: ConnectorDraft, before: ConnectorView): Obj {
+  const patch: Obj = { ...draft }
+  if (before.logo !== undefined && draft.logo === undefined) patch.logo = null
+  if (before.identity !== undefined && draft.identity === undefined) patch.identity = null
+  return patch
+}
+
+/** Parses a signal the way SPEC §4 reads it: a 3-digit number is a status. */
+export function parseSignal(text: string): string | number {
+  return /^[1-5]\d\d$/.test(text.trim()) ? Number(text.trim()) : text
+}
