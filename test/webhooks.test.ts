@@ -4,8 +4,11 @@
  * the network policy applies to the webhook URL.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto'
+import { mkdtempSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPatchbay } from '../src/index.js'
 import { verifyWebhookSignature } from '../src/engine/webhooks.js'
@@ -289,7 +292,7 @@ describe('webhook settings', () => {
       { PATCHBAY_WEBHOOK_URL: 'ftp://hooks.example.com/x', PATCHBAY_WEBHOOK_SECRET: SECRET },
     ]) {
       await expect(
-        createPatchbay({ dataDir: `/tmp/pb-webhook-${process.pid}`, env }),
+        createPatchbay({ dataDir: mkdtempSync(join(tmpdir(), 'pb-webhook-')), env }),
       ).rejects.toThrow(/PATCHBAY_WEBHOOK_(SECRET|URL)/)
     }
   })

@@ -15,19 +15,13 @@ import { createHash, randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import { connectionInputSchema, storable, type FieldDefinition } from '../connector/schema.js'
 import { PatchbayError, invalidInput, isPatchbayError } from '../errors.js'
-import { redactText } from '../pipeline/index.js'
 import type { ConnectionRecord, Page } from '../store/store.js'
-import {
-  hashState,
-  type CallbackOutcome,
-  type ConnectionService,
-  type CreatedConnection,
-} from './connections.js'
+import type { CallbackOutcome, ConnectionService, CreatedConnection } from './connections.js'
 import type { ConnectorService, LoadedConnector } from './connectors.js'
 import type { EngineContext } from './context.js'
 import type { CredentialService } from './credentials.js'
 import { toFieldIssues } from './issues.js'
-import { checkValues } from './values.js'
+import { createReauthorizer, secretFields } from './reauthorize.js'
 
 type Obj = Record<string, unknown>
 
@@ -38,7 +32,6 @@ export const MAX_SESSION_SECONDS = 24 * 60 * 60
 export const MAX_CONNECTIONS_PER_SESSION = 20
 /** Where browser flows started from the connect page come back to (the page's result route). */
 export const CONNECT_DONE_PATH = '/connect/done'
-const STATE_TTL_MS = 10 * 60_000
 const LOCK_TTL_MS = 10_000
 const INDEX_KEY = 'connect_sessions'
 const SESSION_PREFIX = 'connect_session:'
@@ -221,55 +214,6 @@ function usesBrowser(type: string, settings: Obj, values: Obj): boolean {
   return false
 }
 
-/** The secret part of a form: password fields (and objects holding some), each optional. */
-function secretFields(fields: FieldDefinition[]): FieldDefinition[] {
-  const out: FieldDefinition[] = []
-  for (const f of fields) {
-    if (f.type === 'password')
-      out.push({
-        ...f,
-        optional: true,
-        hint: [f.hint, 'Leave empty to keep the current value.'].filter(Boolean).join(' '),
-      })
-    else if (f.type === 'object') {
-      const inner = secretFields(f.properties ?? [])
-      if (inner.length) out.push({ ...f, properties: inner })
-    }
-  }
-  return out
-}
-
-function deepMerge(base: Obj, over: Obj): Obj {
-  const out: Obj = { ...base }
-  for (const [k, v] of Object.entries(over)) {
-    const b = out[k]
-    out[k] =
-      v &&
-      typeof v === 'object' &&
-      !Array.isArray(v) &&
-      b &&
-      typeof b === 'object' &&
-      !Array.isArray(b)
-        ? deepMerge(b as Obj, v as Obj)
-        : v
-  }
-  return out
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  const canon = (v: unknown): unknown =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.keys(v)
-            .sort()
-            .map((k) => [k, canon((v as Obj)[k])]),
-        )
-      : Array.isArray(v)
-        ? v.map(canon)
-        : v
-  return JSON.stringify(canon(a)) === JSON.stringify(canon(b))
-}
-
 function invalidToken(): PatchbayError {
   return new PatchbayError(
     'connect_session.invalid',
@@ -432,6 +376,18 @@ export function createConnectSessionService(
     return out
   }
 
+  /** The connection a reconnect session is for; gone means the link is done with. */
+  async function reconnectTarget(id: string): Promise<ConnectionRecord> {
+    const record = await store.getConnection(id)
+    if (!record)
+      throw new PatchbayError(
+        'connect_session.expired',
+        'the connection this link reconnects no longer exists; ask the app for a new link',
+        { details: { reason: 'deleted' } },
+      )
+    return record
+  }
+
   /** The connector, if this session may connect it; else `connect_session.forbidden`. */
   async function allowed(
     s: ConnectSessionRecord,
@@ -457,116 +413,7 @@ export function createConnectSessionService(
     return loaded
   }
 
-  /**
-   * Re-authorizes an existing connection, keeping its id: straight away for direct schemes, or a
-   * new authorize URL whose state is bound to the connection and the session. Secret values may be
-   * typed again (empty keeps the current ones); public values cannot change.
-   */
-  async function reauthorize(
-    s: ConnectSessionRecord,
-    connectionId: string,
-    submitted: Obj,
-  ): Promise<ConnectPageConnection> {
-    const record = await connections.find(connectionId)
-    const loaded = await connectors.load(record.connectorId)
-    const secrets = credentials.open(record)
-    const values = deepMerge(deepMerge(record.values, secrets.values), submitted)
-    const fields = [
-      ...loaded.definition.fields,
-      ...loaded.scheme.connectionFields(loaded.settings, values),
-    ]
-    const checked = checkValues(fields, values)
-    if (checked.issues.length)
-      throw new PatchbayError(
-        'connection.invalid_values',
-        checked.issues.map((i) => `${i.path} ${i.rule}`).join('; '),
-        { details: checked.issues },
-      )
-    if (!sameJson(checked.public, record.values))
-      throw invalidInput(
-        [{ path: 'values', rule: 'only secret values can change when reconnecting' }],
-        'only secret values can change when reconnecting; create a new connection to change the others',
-      )
-    const fresh = { values: checked.secret, credentials: { values: {} } }
-    let outcome
-    try {
-      outcome = await loaded.scheme.connect(
-        credentials.authContext(loaded, { id: record.id, values: checked.public }, fresh),
-      )
-    } catch (err) {
-      const e = isPatchbayError(err)
-        ? err
-        : new PatchbayError(
-            'connection.flow_failed',
-            `reconnecting failed: ${(err as Error).message}`,
-          )
-      throw new PatchbayError(
-        e.code === 'connection.needs_reauth' ? 'connection.flow_failed' : e.code,
-        redactText(e.message, credentials.redaction(loaded, fresh)),
-        { details: e.details },
-      )
-    }
-    const now = ctx.now()
-    if (outcome.status === 'connected') {
-      const creds = { obtainedAt: now, ...outcome.credentials }
-      const version = await store.updateCredentials(record.id, record.credentialsVersion, {
-        secrets: credentials.seal(record.id, { values: checked.secret, credentials: creds }),
-        expiresAt: creds.expiresAt ?? null,
-        refreshExpiresAt: creds.refreshExpiresAt ?? null,
-        status: 'connected',
-        statusMessage: null,
-      })
-      if (version === undefined)
-        throw new PatchbayError(
-          'connection.flow_failed',
-          'the connection changed while reconnecting; start again',
-        )
-      await store.updateConnection(record.id, { refreshFailures: 0, refreshNotBefore: null })
-      const after = (await store.getConnection(record.id)) ?? record
-      ctx.events.emit({
-        type: 'connection.created',
-        connectionId: record.id,
-        connectorId: record.connectorId,
-        endUser: record.endUser,
-        at: now,
-      })
-      return pageConnection(after, loaded.definition.name)
-    }
-    // Browser flow: new secret values (if any) are kept for `complete`; the credentials stay
-    // as they are until the provider answers.
-    if (!sameJson(checked.secret, secrets.values)) {
-      const version = await store.updateCredentials(record.id, record.credentialsVersion, {
-        secrets: credentials.seal(record.id, {
-          values: checked.secret,
-          credentials: secrets.credentials,
-        }),
-        expiresAt: record.expiresAt,
-        refreshExpiresAt: record.refreshExpiresAt,
-        status: record.status,
-        statusMessage: record.statusMessage,
-      })
-      if (version === undefined)
-        throw new PatchbayError(
-          'connection.flow_failed',
-          'the connection changed while reconnecting; start again',
-        )
-    }
-    const stateHash = hashState(outcome.state)
-    await store.insertOAuthState({
-      stateHash,
-      connectionId: record.id,
-      flow: ctx.box.seal(JSON.stringify(outcome.flow), `flow:${stateHash}`),
-      returnUrl: new URL(CONNECT_DONE_PATH, ctx.publicUrl).href,
-      sessionId: s.id,
-      expiresAt: now + STATE_TTL_MS,
-    })
-    // The connection keeps its status until the provider answers; the flow is what is pending.
-    return {
-      ...pageConnection(record, loaded.definition.name, outcome.authorizeUrl),
-      status: 'pending',
-      statusMessage: 'waiting for the user to authorize in the browser',
-    }
-  }
+  const reauthorize = createReauthorizer(ctx, connectors, connections, credentials)
 
   return {
     /** The product name and logo the connect page shows. */
@@ -708,7 +555,7 @@ export function createConnectSessionService(
       let reconnect: ConnectPageSession['reconnect'] = null
       let offered: ConnectPageConnector[] = []
       if (s.reconnect) {
-        const record = await connections.find(s.reconnect)
+        const record = await reconnectTarget(s.reconnect)
         const loaded = await connectors.load(record.connectorId)
         const values = { ...record.values, ...credentials.open(record).values }
         const page = await pageConnector(loaded, values)
@@ -754,7 +601,7 @@ export function createConnectSessionService(
           `this connect link has already started ${MAX_CONNECTIONS_PER_SESSION} connections; ask the app for a new one`,
         )
       if (s.reconnect) {
-        const record = await connections.find(s.reconnect)
+        const record = await reconnectTarget(s.reconnect)
         if (data.connector !== undefined) {
           const loaded = await allowed(s, data.connector)
           if (loaded.record.id !== record.connectorId)
@@ -763,7 +610,18 @@ export function createConnectSessionService(
               'this connect link only reconnects its one connection',
             )
         }
-        const outcome = await reauthorize(s, record.id, data.values)
+        const done = await reauthorize(record.id, data.values, {
+          sessionId: s.id,
+          returnUrl: new URL(CONNECT_DONE_PATH, ctx.publicUrl).href,
+        })
+        // The connection keeps its status until the provider answers; the flow is what is pending.
+        const outcome: ConnectPageConnection = done.authorizeUrl
+          ? {
+              ...pageConnection(done.record, done.connectorName, done.authorizeUrl),
+              status: 'pending',
+              statusMessage: 'waiting for the user to authorize in the browser',
+            }
+          : pageConnection(done.record, done.connectorName)
         await update(s.tokenHash, (cur) =>
           cur.connectionIds.includes(record.id)
             ? undefined

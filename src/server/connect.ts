@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import { trimTrailingSlash } from 'hono/trailing-slash'
 import type { Patchbay } from '../engine/patchbay.js'
 import { isPatchbayError, type PatchbayError } from '../errors.js'
 import { readJson, refuseNul, refuseNulIn } from './http.js'
@@ -115,6 +116,8 @@ export function connectRoutes(pb: Patchbay, options: ConnectPageOptions = {}): H
   // The brand is configuration: the same for every session.
   const brandOf = () => pb.connectPage.brand()
 
+  // `/connect/` and `/connect/done/` redirect to the paths without the slash (query kept).
+  routes.use('*', trimTrailingSlash())
   routes.get('/', page)
   routes.get('/done', page)
 
