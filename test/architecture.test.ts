@@ -35,7 +35,9 @@ const layerOf = (file: string) => relative(SRC, file).split('/')[0]!.replace(/\.
 function runtimeImports(file: string): string[] {
   const text = readFileSync(file, 'utf8')
   const out: string[] = []
-  for (const m of text.matchAll(/^(?:import|export)\s+(type\s+)?([^'"]*?)\s*from\s+'(\.[^']+)'/gm)) {
+  for (const m of text.matchAll(
+    /^(?:import|export)\s+(type\s+)?([^'"]*?)\s*from\s+'(\.[^']+)'/gm,
+  )) {
     if (m[1]) continue
     const names = /\{([^}]*)\}/.exec(m[2]!)
     const onlyTypes =
@@ -77,7 +79,9 @@ describe('architecture', () => {
     const visit = (file: string, path: string[]): void => {
       if (state.get(file) === 'done') return
       if (state.get(file) === 'open') {
-        cycles.push([...path.slice(path.indexOf(file)), file].map((f) => relative(SRC, f)).join(' → '))
+        cycles.push(
+          [...path.slice(path.indexOf(file)), file].map((f) => relative(SRC, f)).join(' → '),
+        )
         return
       }
       state.set(file, 'open')

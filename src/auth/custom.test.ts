@@ -164,7 +164,9 @@ describe('custom acquire', () => {
       customScheme.connect(context(twoStep(), { username: 'ada', password: 'wrong-password' })),
     )
     expect(wrong.code).toBe('connection.flow_failed')
-    expect(wrong.message).toBe("acquire step 1 of 2 was refused (HTTP 401): check the connection's values")
+    expect(wrong.message).toBe(
+      "acquire step 1 of 2 was refused (HTTP 401): check the connection's values",
+    )
     expect(wrong.details).toEqual({ step: 0, status: 401, transient: false })
     expect(JSON.stringify(wrong)).not.toContain('wrong-password')
 

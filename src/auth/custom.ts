@@ -168,10 +168,18 @@ async function runAcquire(
         ctx.renderUrl,
       )
       if (res.status < 200 || res.status > 299) {
-        throw new PatchbayError(refusalCode(code, res.status), refusalText(label, res.status, code), {
-          details: { step: index, status: res.status, transient: res.status >= 500 || res.status === 429 },
-          cause: { status: res.status, body: res.body },
-        })
+        throw new PatchbayError(
+          refusalCode(code, res.status),
+          refusalText(label, res.status, code),
+          {
+            details: {
+              step: index,
+              status: res.status,
+              transient: res.status >= 500 || res.status === 429,
+            },
+            cause: { status: res.status, body: res.body },
+          },
+        )
       }
       for (const [name, path] of Object.entries(step.extract)) {
         const found = extractValue(res.body, path)
@@ -322,12 +330,18 @@ function describeType(value: unknown): string {
  * A refresh the auth endpoint refuses (400, 401, 403) will not work by trying again: the
  * connection's credentials are dead, so it needs the user (SPEC §7). Other failures are transient.
  */
-export function refusalCode<C extends string>(code: C, status: number): C | 'connection.needs_reauth' {
-  return code === 'refresh.failed' && [400, 401, 403].includes(status) ? 'connection.needs_reauth' : code
+export function refusalCode<C extends string>(
+  code: C,
+  status: number,
+): C | 'connection.needs_reauth' {
+  return code === 'refresh.failed' && [400, 401, 403].includes(status)
+    ? 'connection.needs_reauth'
+    : code
 }
 
 export function refusalText(label: string, status: number, code: string): string {
-  if (![400, 401, 403].includes(status)) return `${label} failed: the server answered HTTP ${status}`
+  if (![400, 401, 403].includes(status))
+    return `${label} failed: the server answered HTTP ${status}`
   return code === 'refresh.failed'
     ? `${label} was refused (HTTP ${status}): the connection's credentials no longer work; reconnect it`
     : `${label} was refused (HTTP ${status}): check the connection's values`

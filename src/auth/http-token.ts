@@ -21,7 +21,10 @@ import {
   extractValue,
   jsonPathSchema,
   sendAuthRequest,
-  type AuthRequestSpec, refusalCode, refusalText } from './custom.js'
+  type AuthRequestSpec,
+  refusalCode,
+  refusalText,
+} from './custom.js'
 import { defineAuthScheme, type AuthContext, type Credentials } from './scheme.js'
 
 export const httpTokenSettings = z
@@ -118,14 +121,10 @@ async function acquireToken(
   const label = 'token request'
   const res = await sendAuthRequest(ctx.http, s.request, ctx.render, { code, label }, ctx.renderUrl)
   if (res.status < 200 || res.status > 299) {
-    throw new PatchbayError(
-      refusalCode(code, res.status),
-      refusalText(label, res.status, code),
-      {
-        details: { status: res.status, transient: res.status >= 500 || res.status === 429 },
-        cause: { status: res.status, body: res.body },
-      },
-    )
+    throw new PatchbayError(refusalCode(code, res.status), refusalText(label, res.status, code), {
+      details: { status: res.status, transient: res.status >= 500 || res.status === 429 },
+      cause: { status: res.status, body: res.body },
+    })
   }
   const token = extractValue(res.body, s.tokenPath)
   if (!token.ok) {

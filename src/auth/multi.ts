@@ -236,7 +236,11 @@ export function createMultiScheme(getRegistry: () => AuthRegistry) {
       const selected = select(ctx)
       if (
         !selected.scheme.refresh ||
-        !selected.scheme.canRefresh(selected.ctx.settings, selected.ctx.values, selected.ctx.credentials)
+        !selected.scheme.canRefresh(
+          selected.ctx.settings,
+          selected.ctx.values,
+          selected.ctx.credentials,
+        )
       ) {
         throw new PatchbayError(
           'refresh.unsupported',

@@ -174,7 +174,8 @@ export function defineAuthScheme<T extends z.ZodObject>(
 /** Refuses a connection value that cannot travel in an HTTP header (RFC 9110 §5.5). */
 export function assertHeaderValue(value: string, field: string): void {
   if (!/^[\t\x20-\x7e\x80-\xff]*$/.test(value)) {
-    const rule = 'may not hold control characters or characters outside Latin-1: it is sent in a header'
+    const rule =
+      'may not hold control characters or characters outside Latin-1: it is sent in a header'
     throw new PatchbayError('connection.invalid_values', `values.${field} ${rule}`, {
       details: [{ path: `values.${field}`, rule }],
     })

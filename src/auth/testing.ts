@@ -23,7 +23,11 @@ export function createTestAuthContext<S>(options: TestContextOptions<S>): AuthCo
     credentials: options.credentials ?? { values: {} },
     render: (template) => renderTemplate(template, { ...ctx.values, ...ctx.credentials.values }),
     renderUrl: (template) =>
-      renderTemplate(template, { ...ctx.values, ...ctx.credentials.values }, { encode: encodeUrlValue }),
+      renderTemplate(
+        template,
+        { ...ctx.values, ...ctx.credentials.values },
+        { encode: encodeUrlValue },
+      ),
     http: createHttpClient(),
     connectorName: 'Test connector',
     connectionId: 'conn_test',

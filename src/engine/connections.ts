@@ -254,7 +254,9 @@ export function createConnectionService(
     ): Promise<CallbackOutcome> {
       // OAuth1 providers name the pending token in `oauth_token`, or in `denied` when refused.
       const state =
-        callback === 'oauth' ? params.get('state') : (params.get('oauth_token') ?? params.get('denied'))
+        callback === 'oauth'
+          ? params.get('state')
+          : (params.get('oauth_token') ?? params.get('denied'))
       const stored = state ? await store.consumeOAuthState(hashState(state), ctx.now()) : undefined
       if (!stored) {
         throw new PatchbayError(
@@ -390,7 +392,10 @@ export function createConnectionService(
       const loaded = await connectors.load(record.connectorId)
       const secrets = credentials.open(record)
       const values = { ...record.values, ...secrets.values }
-      if (!loaded.scheme.refresh || !loaded.scheme.canRefresh(loaded.settings, values, secrets.credentials)) {
+      if (
+        !loaded.scheme.refresh ||
+        !loaded.scheme.canRefresh(loaded.settings, values, secrets.credentials)
+      ) {
         throw new PatchbayError(
           'refresh.unsupported',
           `${loaded.scheme.label} connections have nothing to refresh`,

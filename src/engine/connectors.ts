@@ -283,7 +283,9 @@ export function createConnectorService(ctx: EngineContext) {
     const settings = putSecrets(settingsOf(def.auth), openSecrets(record), false)
     const full = scheme.settings.safeParse(settings)
     if (!full.success) issues.push(...toFieldIssues(full.error, 'auth'))
-    else for (const p of scheme.problems?.(full.data as never) ?? []) issues.push({ path: `auth.${p.path}`, rule: p.rule })
+    else
+      for (const p of scheme.problems?.(full.data as never) ?? [])
+        issues.push({ path: `auth.${p.path}`, rule: p.rule })
     return issues
   }
 

@@ -232,7 +232,11 @@ export function createCredentialService(
     let secrets = open(record)
     const canRefresh =
       Boolean(loaded.scheme.refresh) &&
-      loaded.scheme.canRefresh(loaded.settings, { ...record.values, ...secrets.values }, secrets.credentials)
+      loaded.scheme.canRefresh(
+        loaded.settings,
+        { ...record.values, ...secrets.values },
+        secrets.credentials,
+      )
     const extra = loaded.definition.auth.extra as
       { headers?: Record<string, string>; query?: Record<string, string> } | undefined
     const binding: AuthBinding = {
@@ -245,9 +249,15 @@ export function createCredentialService(
             return actx.render(template)
           } catch (err) {
             if (!(err instanceof MissingTemplateValue)) throw err
-            throw new PatchbayError('connection.invalid_values', `auth.extra.${where} needs the connection value "${err.key}"`, {
-              details: [{ path: `values.${err.key}`, rule: `is required by auth.extra.${where}` }],
-            })
+            throw new PatchbayError(
+              'connection.invalid_values',
+              `auth.extra.${where} needs the connection value "${err.key}"`,
+              {
+                details: [
+                  { path: `values.${err.key}`, rule: `is required by auth.extra.${where}` },
+                ],
+              },
+            )
           }
         }
         for (const [k, v] of Object.entries(extra?.query ?? {}))

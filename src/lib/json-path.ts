@@ -14,7 +14,8 @@ export function splitPath(path: string): string[] {
 export function getPath(value: unknown, path: string): unknown {
   let current: unknown = value
   for (const key of splitPath(path)) {
-    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, key)) return undefined
+    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, key))
+      return undefined
     current = (current as Record<string, unknown>)[key]
   }
   return current

@@ -65,7 +65,8 @@ export const breaker: Step = (next) => async (ctx) => {
     result = await next(ctx)
   } catch (err) {
     // Refusals of the request itself say nothing about the upstream's health.
-    if (!(err instanceof PatchbayError && NOT_UPSTREAM_FAILURES.has(err.code))) await recordFailure(ctx)
+    if (!(err instanceof PatchbayError && NOT_UPSTREAM_FAILURES.has(err.code)))
+      await recordFailure(ctx)
     throw err
   }
   if (isBreakerFailure(result)) await recordFailure(ctx)

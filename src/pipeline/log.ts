@@ -41,7 +41,9 @@ function storable<T>(value: T): T {
   if (typeof value === 'string') return value.toWellFormed().replaceAll('\u0000', '\uFFFD') as T
   if (Array.isArray(value)) return value.map(storable) as T
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [storable(k), storable(v)])) as T
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [storable(k), storable(v)]),
+    ) as T
   }
   return value
 }
@@ -60,36 +62,38 @@ async function writeEntry(
       ? null
       : redactText(isPatchbayError(error) ? `${error.code}: ${error.message}` : String(error), r))
   try {
-    await ctx.store.appendLog(storable({
-      id: `log_${randomUUID()}`,
-      time: Date.now(),
-      connectorId: ctx.log.connectorId,
-      connectionId: ctx.log.connectionId,
-      actionId: ctx.log.actionId,
-      kind: 'request',
-      method: sent.method,
-      url: redactUrl(sent.url, r),
-      status: result?.status ?? null,
-      durationMs,
-      refreshed: ctx.meta.refreshed,
-      refreshOutcome: ctx.meta.refreshOutcome,
-      breakerState: ctx.meta.breakerState,
-      error: errorText,
-      detail: {
-        request: { headers: redactHeaders(sent.headers, r), body: requestBodyText(sent, r) },
-        ...(result
-          ? {
-              response: {
-                headers: redactHeaders(result.headers, r),
-                body:
-                  result.body instanceof Uint8Array
-                    ? bodySnippet(result.body, result.headers['content-type'], r)
-                    : '(streamed)',
-              },
-            }
-          : {}),
-      },
-    }))
+    await ctx.store.appendLog(
+      storable({
+        id: `log_${randomUUID()}`,
+        time: Date.now(),
+        connectorId: ctx.log.connectorId,
+        connectionId: ctx.log.connectionId,
+        actionId: ctx.log.actionId,
+        kind: 'request',
+        method: sent.method,
+        url: redactUrl(sent.url, r),
+        status: result?.status ?? null,
+        durationMs,
+        refreshed: ctx.meta.refreshed,
+        refreshOutcome: ctx.meta.refreshOutcome,
+        breakerState: ctx.meta.breakerState,
+        error: errorText,
+        detail: {
+          request: { headers: redactHeaders(sent.headers, r), body: requestBodyText(sent, r) },
+          ...(result
+            ? {
+                response: {
+                  headers: redactHeaders(result.headers, r),
+                  body:
+                    result.body instanceof Uint8Array
+                      ? bodySnippet(result.body, result.headers['content-type'], r)
+                      : '(streamed)',
+                },
+              }
+            : {}),
+        },
+      }),
+    )
   } catch (err) {
     // A log write must not fail the call it describes.
     ctx.observer?.logFailed(err)

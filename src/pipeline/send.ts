@@ -68,8 +68,13 @@ export function createSend(dispatcher: Dispatcher = defaultDispatcher()): Handle
 function sendError(err: unknown, url: URL): PatchbayError {
   // undici refuses some requests before sending them (a header value with control characters,
   // say, from a connection value): the request is at fault, not the upstream.
-  if (err instanceof undiciErrors.InvalidArgumentError || err instanceof undiciErrors.NotSupportedError) {
-    return new PatchbayError('request.invalid', `the request cannot be sent: ${err.message}`, { cause: err })
+  if (
+    err instanceof undiciErrors.InvalidArgumentError ||
+    err instanceof undiciErrors.NotSupportedError
+  ) {
+    return new PatchbayError('request.invalid', `the request cannot be sent: ${err.message}`, {
+      cause: err,
+    })
   }
   if (err instanceof NetworkRefusedError) {
     return new PatchbayError('request.network_refused', `${url.host}: ${err.message}`, {
