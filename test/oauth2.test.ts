@@ -238,6 +238,29 @@ describe.each(await testStoreKinds())('OAuth 2.0 on %s', (storeKind) => {
     expect(peer.counters.tokenRequests).toBe(1)
   })
 
+  it('reconnects a needs_reauth connection in place, keeping its id', async () => {
+    const { created } = await authorize(basicConnector)
+    await t.api('POST', `/api/v1/connections/${created.id}/request`, { path: 'me' })
+    const token = api.lastToken()
+    await peer.revokeGrant(token)
+    api.expired.add(token)
+    await t.api('POST', `/api/v1/connections/${created.id}/request`, { path: 'me' })
+    expect((await t.api('GET', `/api/v1/connections/${created.id}`)).body.status).toBe(
+      'needs_reauth',
+    )
+    const again = await t.api('POST', `/api/v1/connections/${created.id}/reconnect`, {})
+    expect(again.status, JSON.stringify(again.body)).toBe(200)
+    expect(again.body).toMatchObject({
+      id: created.id,
+      authorizeUrl: expect.stringContaining(peer.authorizationUrl),
+    })
+    const page = await fetch(await peer.follow(again.body.authorizeUrl))
+    expect(page.status).toBe(200)
+    expect((await t.api('GET', `/api/v1/connections/${created.id}`)).body.status).toBe('connected')
+    const res = await t.api('POST', `/api/v1/connections/${created.id}/request`, { path: 'me' })
+    expect(res.body.status).toBe(200)
+  })
+
   it('revokes the tokens when the connection is deleted', async () => {
     const { created } = await authorize(basicConnector)
     await t.api('POST', `/api/v1/connections/${created.id}/request`, { path: 'me' })

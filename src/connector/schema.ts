@@ -335,3 +335,11 @@ export const listQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(200).optional(),
 })
+
+export const reconnectInputSchema = z
+  .object({
+    /** Secret values typed again (empty keeps the current ones). */
+    values: z.record(z.string(), z.unknown()).optional(),
+    returnUrl: z.url({ protocol: /^https?$/ }).optional(),
+  })
+  .strict()

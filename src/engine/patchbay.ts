@@ -9,7 +9,7 @@ import { resolve } from 'node:path'
 import type { Dispatcher } from 'undici'
 import { createBuiltinRegistry } from '../auth/builtin.js'
 import type { AuthRegistry, AuthScheme } from '../auth/scheme.js'
-import { listQuerySchema } from '../connector/schema.js'
+import { listQuerySchema, reconnectInputSchema } from '../connector/schema.js'
 import { PatchbayError, invalidInput, isPatchbayError } from '../errors.js'
 import { createHttpClient } from '../lib/http-client.js'
 import { createLogger, type Logger } from '../lib/logger.js'
@@ -40,6 +40,7 @@ import { createCredentialService, REFRESH_AT } from './credentials.js'
 import { createEndUserService } from './end-users.js'
 import { createEngineEvents } from './events.js'
 import { toFieldIssues } from './issues.js'
+import { createReauthorizer } from './reauthorize.js'
 import { createRequestService } from './requests.js'
 import { rotateSecrets, type RotateOptions } from './rotation.js'
 import {
@@ -146,6 +147,7 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
   const connectors = createConnectorService(ctx)
   const credentials = createCredentialService(ctx, (id) => connectors.load(id))
   const connections = createConnectionService(ctx, connectors, credentials)
+  const reauthorize = createReauthorizer(ctx, connectors, connections, credentials)
   const requests = createRequestService(ctx, connectors, connections, credentials)
   connections.setIdentityProbe((loaded, record) =>
     loaded.scheme.identity
@@ -238,6 +240,20 @@ export async function createPatchbay(options: PatchbayOptions = {}) {
     },
     connections: {
       create: connections.create,
+      /**
+       * Authorizes an existing connection again, keeping its id (a `needs_reauth` one, say):
+       * connected at once for direct schemes, or `authorizeUrl` for browser flows.
+       */
+      async reconnect(id: string, input: unknown = {}) {
+        const parsed = reconnectInputSchema.safeParse(input ?? {})
+        if (!parsed.success) throw invalidInput(toFieldIssues(parsed.error))
+        const done = await reauthorize(id, parsed.data.values ?? {}, {
+          sessionId: null,
+          returnUrl: parsed.data.returnUrl ?? null,
+        })
+        const view = await connections.view(done.record)
+        return done.authorizeUrl ? { ...view, authorizeUrl: done.authorizeUrl } : view
+      },
       get: connections.get,
       list: (
         filter: {

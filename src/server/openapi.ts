@@ -210,6 +210,13 @@ export function buildOpenApi(registry: AuthRegistry, version: string): Json {
         parameters: [idParam('id')],
         post: { summary: 'Test a connection', responses: { '200': ok('The outcome'), ...errors } },
       },
+      '/connections/{id}/reconnect': {
+        parameters: [idParam('id')],
+        post: {
+          summary: 'Authorize a connection again, keeping its id (authorizeUrl for browser flows)',
+          responses: { '200': ok('The connection'), ...errors },
+        },
+      },
       '/connections/{id}/refresh': {
         parameters: [idParam('id')],
         post: { summary: 'Force a refresh', responses: { '200': ok('The connection'), ...errors } },

@@ -58,6 +58,9 @@ export function apiRoutes(pb: Patchbay): Hono {
   api.post('/connections/:id/test', async (c) =>
     c.json(await pb.connections.test(c.req.param('id'))),
   )
+  api.post('/connections/:id/reconnect', async (c) =>
+    c.json(await pb.connections.reconnect(c.req.param('id'), await readJson(c))),
+  )
   api.post('/connections/:id/refresh', async (c) =>
     c.json(await pb.connections.refresh(c.req.param('id'))),
   )
