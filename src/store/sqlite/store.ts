@@ -106,6 +106,17 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   db.pragma('busy_timeout = 5000')
   db.pragma('foreign_keys = ON')
   db.pragma('synchronous = NORMAL')
+  // Statements are prepared once: preparing on every call was a measurable share of a call's cost
+  // (bench/). The SQL texts are a small fixed set, filters included.
+  const prepared = new Map<string, Database.Statement>()
+  const prepare = (sql: string): Database.Statement => {
+    let stmt = prepared.get(sql)
+    if (!stmt) {
+      stmt = db.prepare(sql)
+      prepared.set(sql, stmt)
+    }
+    return stmt
+  }
   const owner = createLockOwner()
   const held = new Map<string, Promise<unknown>>()
 
@@ -145,7 +156,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
     insertConnector(r) {
       try {
-        db.prepare(
+        prepare(
           `INSERT INTO connectors (id, link_name, name, stage, definition, secrets, created_at, updated_at, version)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ).run(
@@ -211,7 +222,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
                 'SELECT * FROM connectors WHERE (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?',
               )
               .all(after[0], after[1], limit + 1)
-          : db.prepare('SELECT * FROM connectors ORDER BY created_at, id LIMIT ?').all(limit + 1)
+          : prepare('SELECT * FROM connectors ORDER BY created_at, id LIMIT ?').all(limit + 1)
       ) as Row[]
       return Promise.resolve(
         page(rows, limit, toConnector, (r) => [r.created_at as number, r.id as string]),
@@ -222,8 +233,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       const del = db.transaction(() => {
         // substr, not LIKE: `_` in ids would be a wildcard.
         const prefix = `action:${id}:`
-        db.prepare('DELETE FROM breakers WHERE substr(key, 1, ?) = ?').run(prefix.length, prefix)
-        return db.prepare('DELETE FROM connectors WHERE id = ?').run(id).changes === 1
+        prepare('DELETE FROM breakers WHERE substr(key, 1, ?) = ?').run(prefix.length, prefix)
+        return prepare('DELETE FROM connectors WHERE id = ?').run(id).changes === 1
       })
       return Promise.resolve(del.immediate())
     },
@@ -236,7 +247,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     insertConnection(r) {
-      db.prepare(
+      prepare(
         `INSERT INTO connections (id, connector_id, name, end_user, status, status_message, identity, public_values, secrets,
            credentials_version, expires_at, refresh_expires_at, refresh_not_before, refresh_failures, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -262,7 +273,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     getConnection(id) {
-      const row = db.prepare('SELECT * FROM connections WHERE id = ?').get(id) as Row | undefined
+      const row = prepare('SELECT * FROM connections WHERE id = ?').get(id) as Row | undefined
       return Promise.resolve(row ? toConnection(row) : undefined)
     },
 
@@ -288,7 +299,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         args.push(after[0], after[1])
       }
       const sql = `SELECT * FROM connections ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, id LIMIT ?`
-      const rows = db.prepare(sql).all(...args, limit + 1) as Row[]
+      const rows = prepare(sql).all(...args, limit + 1) as Row[]
       return Promise.resolve(
         page(rows, limit, toConnection, (r) => [r.created_at as number, r.id as string]),
       )
@@ -340,9 +351,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
     deleteConnection(id) {
       const del = db.transaction(() => {
-        db.prepare('DELETE FROM oauth_states WHERE connection_id = ?').run(id)
-        db.prepare('DELETE FROM breakers WHERE key = ?').run(`connection:${id}`)
-        return db.prepare('DELETE FROM connections WHERE id = ?').run(id).changes === 1
+        prepare('DELETE FROM oauth_states WHERE connection_id = ?').run(id)
+        prepare('DELETE FROM breakers WHERE key = ?').run(`connection:${id}`)
+        return prepare('DELETE FROM connections WHERE id = ?').run(id).changes === 1
       })
       return Promise.resolve(del.immediate())
     },
@@ -360,7 +371,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     insertOAuthState(r) {
-      db.prepare(
+      prepare(
         'INSERT INTO oauth_states (state_hash, connection_id, flow, return_url, session_id, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
       ).run(r.stateHash, r.connectionId, r.flow, r.returnUrl, r.sessionId, r.expiresAt)
       return Promise.resolve()
@@ -382,7 +393,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     appendLog(e) {
-      db.prepare(
+      prepare(
         `INSERT INTO logs (id, time, connector_id, connection_id, action_id, kind, method, url, status, duration_ms, refreshed,
            refresh_outcome, breaker_state, error, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
@@ -427,20 +438,20 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         args.push(after[0])
       }
       const sql = `SELECT * FROM logs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq DESC LIMIT ?`
-      const rows = db.prepare(sql).all(...args, limit + 1) as Row[]
+      const rows = prepare(sql).all(...args, limit + 1) as Row[]
       return Promise.resolve(page(rows, limit, toLog, (r) => [r.seq as number]))
     },
 
     getBreaker(key) {
-      const row = db.prepare('SELECT * FROM breakers WHERE key = ?').get(key) as Row | undefined
+      const row = prepare('SELECT * FROM breakers WHERE key = ?').get(key) as Row | undefined
       return Promise.resolve(row ? toBreaker(row) : undefined)
     },
 
     updateBreaker(key, transition) {
       const run = db.transaction(() => {
-        const row = db.prepare('SELECT * FROM breakers WHERE key = ?').get(key) as Row | undefined
+        const row = prepare('SELECT * FROM breakers WHERE key = ?').get(key) as Row | undefined
         const next = transition(row ? toBreaker(row) : emptyBreaker(key))
-        db.prepare(
+        prepare(
           `INSERT INTO breakers (key, state, failures, opened_at, retry_at, trial_at) VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT (key) DO UPDATE SET state = excluded.state, failures = excluded.failures,
              opened_at = excluded.opened_at, retry_at = excluded.retry_at, trial_at = excluded.trial_at`,
@@ -461,13 +472,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       await previous
       try {
         if (!store.capabilities.crossProcess) return await fn()
-        const take = db.prepare(
+        const take = prepare(
           `INSERT INTO locks (key, owner, expires_at) VALUES (?, ?, ?)
            ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
            WHERE locks.expires_at < ?`,
         )
-        const holder = db.prepare('SELECT owner FROM locks WHERE key = ?')
-        const takeOver = db.prepare(
+        const holder = prepare('SELECT owner FROM locks WHERE key = ?')
+        const takeOver = prepare(
           'UPDATE locks SET owner = ?, expires_at = ? WHERE key = ? AND owner = ?',
         )
         for (let delay = 5; ; delay = Math.min(delay * 2, 50)) {
@@ -488,7 +499,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         try {
           return await fn()
         } finally {
-          db.prepare('DELETE FROM locks WHERE key = ? AND owner = ?').run(key, owner)
+          prepare('DELETE FROM locks WHERE key = ? AND owner = ?').run(key, owner)
         }
       } finally {
         release()
@@ -524,7 +535,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
     insertAdminKey(r) {
       try {
-        db.prepare(
+        prepare(
           'INSERT INTO admin_keys (id, name, key_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)',
         ).run(r.id, r.name, r.keyHash, r.createdAt, r.revokedAt)
         return Promise.resolve()
@@ -534,7 +545,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     findAdminKey(keyHash) {
-      const row = db.prepare('SELECT * FROM admin_keys WHERE key_hash = ?').get(keyHash) as
+      const row = prepare('SELECT * FROM admin_keys WHERE key_hash = ?').get(keyHash) as
         Row | undefined
       return Promise.resolve(row ? toAdminKey(row) : undefined)
     },
@@ -550,7 +561,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
                 'SELECT * FROM admin_keys WHERE (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?',
               )
               .all(after[0], after[1], limit + 1)
-          : db.prepare('SELECT * FROM admin_keys ORDER BY created_at, id LIMIT ?').all(limit + 1)
+          : prepare('SELECT * FROM admin_keys ORDER BY created_at, id LIMIT ?').all(limit + 1)
       ) as Row[]
       return Promise.resolve(
         page(rows, limit, toAdminKey, (r) => [r.created_at as number, r.id as string]),
@@ -565,13 +576,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     getMeta(key) {
-      const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as
+      const row = prepare('SELECT value FROM meta WHERE key = ?').get(key) as
         { value: string } | undefined
       return Promise.resolve(row?.value)
     },
 
     setMeta(key, value) {
-      db.prepare(
+      prepare(
         'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       ).run(key, value)
       return Promise.resolve()
