@@ -16,12 +16,7 @@ import {
 import { PatchbayError, invalidInput, type FieldIssue } from '../errors.js'
 import { parseBody } from '../lib/http-client.js'
 import type { OutgoingRequest, RequestBody } from '../lib/request.js'
-import {
-  MissingTemplateValue,
-  encodeUrlValue,
-  renderDeep,
-  renderTemplate,
-} from '../lib/template.js'
+import { MissingTemplateValue, renderDeep, renderTemplate } from '../lib/template.js'
 import { bufferBody, type PipelineContext, type PipelineResult } from '../pipeline/index.js'
 import type { ConnectionRecord } from '../store/store.js'
 import {
@@ -77,7 +72,9 @@ export function createRequestService(
   function baseUrlOf(loaded: LoadedConnector, scope: Obj): URL {
     let base: URL
     try {
-      base = new URL(renderTemplate(loaded.definition.baseUrl, scope, { encode: encodeUrlValue }))
+      base = new URL(
+        renderTemplate(loaded.definition.baseUrl, scope, { encode: encodeURIComponent }),
+      )
     } catch (err) {
       // The connection's values fill the template, so a base URL they break is their fault; the
       // rendered text is not shown, as a template may have put a secret in it.
