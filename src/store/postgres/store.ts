@@ -24,6 +24,16 @@ import {
   type Page,
   type Store,
 } from '../store.js'
+import {
+  CONNECTION_UPDATE_COLUMNS,
+  connectionRow,
+  connectorRow,
+  insertSql,
+  logRow,
+  oauthStateRow,
+  where,
+  type InsertRow,
+} from '../rows.js'
 import { badCursor, linkNameTaken } from '../store-errors.js'
 import { advisoryLockId, createAdvisoryLocks } from './lock.js'
 import { POSTGRES_MIGRATIONS } from './migrations.js'
@@ -162,10 +172,6 @@ function page<T>(
     : { items }
 }
 
-function where(conditions: string[]): string {
-  return conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''
-}
-
 export function createPostgresStore(options: PostgresStoreOptions): Store {
   const { connectionString, schema } = options
   if (schema !== undefined && !SCHEMA_NAME.test(schema))
@@ -191,6 +197,11 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   let closing: Promise<void> | undefined
 
   const query = (sql: string, args: unknown[] = []) => pool.query(sql, args)
+  const insert = (r: InsertRow) =>
+    query(
+      insertSql(r, (i) => `$${i + 1}`),
+      r.values,
+    )
 
   /** Runs `fn` in a transaction on one client; rolls back when it throws. */
   const transaction = async <T>(fn: (client: PoolClient) => Promise<T>): Promise<T> => {
@@ -264,21 +275,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
 
     async insertConnector(r) {
       try {
-        await query(
-          `INSERT INTO connectors (id, link_name, name, stage, definition, secrets, created_at, updated_at, version)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-          [
-            r.id,
-            r.linkName,
-            r.name,
-            r.stage,
-            JSON.stringify(r.definition),
-            r.secrets,
-            r.createdAt,
-            r.updatedAt,
-            r.version,
-          ],
-        )
+        await insert(connectorRow(r))
       } catch (err) {
         if (isUniqueViolation(err, 'connectors_link_name_key')) throw linkNameTaken(r.linkName)
         throw err
@@ -350,29 +347,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     },
 
     async insertConnection(r) {
-      await query(
-        `INSERT INTO connections (id, connector_id, name, end_user, status, status_message, identity, public_values, secrets,
-           credentials_version, expires_at, refresh_expires_at, refresh_not_before, refresh_failures, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-        [
-          r.id,
-          r.connectorId,
-          r.name,
-          r.endUser,
-          r.status,
-          r.statusMessage,
-          r.identity,
-          JSON.stringify(r.values),
-          r.secrets,
-          r.credentialsVersion,
-          r.expiresAt,
-          r.refreshExpiresAt,
-          r.refreshNotBefore,
-          r.refreshFailures,
-          r.createdAt,
-          r.updatedAt,
-        ],
-      )
+      await insert(connectionRow(r))
     },
 
     async getConnection(id) {
@@ -398,14 +373,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     },
 
     async updateConnection(id, patch) {
-      const cols: Record<string, string> = {
-        name: 'name',
-        status: 'status',
-        statusMessage: 'status_message',
-        identity: 'identity',
-        refreshNotBefore: 'refresh_not_before',
-        refreshFailures: 'refresh_failures',
-      }
+      const cols = CONNECTION_UPDATE_COLUMNS
       const sets: string[] = []
       const args: unknown[] = []
       const arg = (value: unknown) => `$${args.push(value)}`
@@ -466,11 +434,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     },
 
     async insertOAuthState(r) {
-      await query(
-        `INSERT INTO oauth_states (state_hash, connection_id, flow, return_url, session_id, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6)`,
-        [r.stateHash, r.connectionId, r.flow, r.returnUrl, r.sessionId, r.expiresAt],
-      )
+      await insert(oauthStateRow(r))
     },
 
     async consumeOAuthState(stateHash, now) {
@@ -484,28 +448,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     },
 
     async appendLog(e) {
-      await query(
-        `INSERT INTO logs (id, time, connector_id, connection_id, action_id, kind, method, url, status, duration_ms,
-           refreshed, refresh_outcome, breaker_state, error, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-        [
-          e.id,
-          e.time,
-          e.connectorId,
-          e.connectionId,
-          e.actionId,
-          e.kind,
-          e.method,
-          e.url,
-          e.status,
-          e.durationMs,
-          e.refreshed,
-          e.refreshOutcome,
-          e.breakerState,
-          e.error,
-          e.detail ? JSON.stringify(e.detail) : null,
-        ],
-      )
+      await insert(logRow(e))
     },
 
     async listLogs({ limit, cursor, connectorId, connectionId, actionId }) {

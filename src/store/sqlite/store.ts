@@ -24,6 +24,16 @@ import {
 } from '../store.js'
 import { badCursor, linkNameTaken } from '../store-errors.js'
 import { createLockOwner, lockOwnerIsGone } from './lock-owner.js'
+import {
+  CONNECTION_UPDATE_COLUMNS,
+  connectionRow,
+  connectorRow,
+  insertSql,
+  logRow,
+  oauthStateRow,
+  where,
+  type InsertRow,
+} from '../rows.js'
 import { SQLITE_MIGRATIONS } from './migrations.js'
 
 type Row = Record<string, unknown>
@@ -117,6 +127,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     }
     return stmt
   }
+  /** Runs a shared row's INSERT; SQLite binds no booleans, so they go in as 1 and 0. */
+  const insert = (r: InsertRow): void => {
+    prepare(insertSql(r, () => '?')).run(
+      ...r.values.map((v) => (typeof v === 'boolean' ? Number(v) : v)),
+    )
+  }
   const owner = createLockOwner()
   const held = new Map<string, Promise<unknown>>()
 
@@ -156,20 +172,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
     insertConnector(r) {
       try {
-        prepare(
-          `INSERT INTO connectors (id, link_name, name, stage, definition, secrets, created_at, updated_at, version)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(
-          r.id,
-          r.linkName,
-          r.name,
-          r.stage,
-          JSON.stringify(r.definition),
-          r.secrets,
-          r.createdAt,
-          r.updatedAt,
-          r.version,
-        )
+        insert(connectorRow(r))
       } catch (err) {
         if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
           return Promise.reject(linkNameTaken(r.linkName))
@@ -247,28 +250,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     insertConnection(r) {
-      prepare(
-        `INSERT INTO connections (id, connector_id, name, end_user, status, status_message, identity, public_values, secrets,
-           credentials_version, expires_at, refresh_expires_at, refresh_not_before, refresh_failures, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        r.id,
-        r.connectorId,
-        r.name,
-        r.endUser,
-        r.status,
-        r.statusMessage,
-        r.identity,
-        JSON.stringify(r.values),
-        r.secrets,
-        r.credentialsVersion,
-        r.expiresAt,
-        r.refreshExpiresAt,
-        r.refreshNotBefore,
-        r.refreshFailures,
-        r.createdAt,
-        r.updatedAt,
-      )
+      insert(connectionRow(r))
       return Promise.resolve()
     },
 
@@ -280,40 +262,22 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     listConnections({ limit, cursor, connectorId, endUser, status }) {
       const after = decodeCursor(cursor)
       if (cursor && !after) return Promise.reject(badCursor())
-      const where: string[] = []
+      const conditions: string[] = []
       const args: unknown[] = []
-      if (connectorId) {
-        where.push('connector_id = ?')
-        args.push(connectorId)
-      }
-      if (endUser) {
-        where.push('end_user = ?')
-        args.push(endUser)
-      }
-      if (status) {
-        where.push('status = ?')
-        args.push(status)
-      }
-      if (after) {
-        where.push('(created_at, id) > (?, ?)')
-        args.push(after[0], after[1])
-      }
-      const sql = `SELECT * FROM connections ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, id LIMIT ?`
-      const rows = prepare(sql).all(...args, limit + 1) as Row[]
+      const arg = (value: unknown) => (args.push(value), '?')
+      if (connectorId) conditions.push(`connector_id = ${arg(connectorId)}`)
+      if (endUser) conditions.push(`end_user = ${arg(endUser)}`)
+      if (status) conditions.push(`status = ${arg(status)}`)
+      if (after) conditions.push(`(created_at, id) > (${arg(after[0])}, ${arg(after[1])})`)
+      const sql = `SELECT * FROM connections ${where(conditions)} ORDER BY created_at, id LIMIT ${arg(limit + 1)}`
+      const rows = prepare(sql).all(...args) as Row[]
       return Promise.resolve(
         page(rows, limit, toConnection, (r) => [r.created_at as number, r.id as string]),
       )
     },
 
     updateConnection(id, patch) {
-      const cols: Record<string, string> = {
-        name: 'name',
-        status: 'status',
-        statusMessage: 'status_message',
-        identity: 'identity',
-        refreshNotBefore: 'refresh_not_before',
-        refreshFailures: 'refresh_failures',
-      }
+      const cols = CONNECTION_UPDATE_COLUMNS
       const sets: string[] = []
       const args: unknown[] = []
       for (const [k, v] of Object.entries(patch)) {
@@ -371,16 +335,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     insertOAuthState(r) {
-      prepare(
-        'INSERT INTO oauth_states (state_hash, connection_id, flow, return_url, session_id, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
-      ).run(r.stateHash, r.connectionId, r.flow, r.returnUrl, r.sessionId, r.expiresAt)
+      insert(oauthStateRow(r))
       return Promise.resolve()
     },
 
     consumeOAuthState(stateHash, now) {
-      const row = db
-        .prepare('DELETE FROM oauth_states WHERE state_hash = ? RETURNING *')
-        .get(stateHash) as Row | undefined
+      const row = prepare('DELETE FROM oauth_states WHERE state_hash = ? RETURNING *').get(
+        stateHash,
+      ) as Row | undefined
       if (!row || (row.expires_at as number) <= now) return Promise.resolve(undefined)
       return Promise.resolve({
         stateHash: row.state_hash as string,
@@ -393,52 +355,22 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     appendLog(e) {
-      prepare(
-        `INSERT INTO logs (id, time, connector_id, connection_id, action_id, kind, method, url, status, duration_ms, refreshed,
-           refresh_outcome, breaker_state, error, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        e.id,
-        e.time,
-        e.connectorId,
-        e.connectionId,
-        e.actionId,
-        e.kind,
-        e.method,
-        e.url,
-        e.status,
-        e.durationMs,
-        e.refreshed ? 1 : 0,
-        e.refreshOutcome,
-        e.breakerState,
-        e.error,
-        e.detail ? JSON.stringify(e.detail) : null,
-      )
+      insert(logRow(e))
       return Promise.resolve()
     },
 
     listLogs({ limit, cursor, connectorId, connectionId, actionId }) {
       const after = decodeCursor(cursor)
       if (cursor && (!after || typeof after[0] !== 'number')) return Promise.reject(badCursor())
-      const where: string[] = []
+      const conditions: string[] = []
       const args: unknown[] = []
-      if (connectorId) {
-        where.push('connector_id = ?')
-        args.push(connectorId)
-      }
-      if (connectionId) {
-        where.push('connection_id = ?')
-        args.push(connectionId)
-      }
-      if (actionId) {
-        where.push('action_id = ?')
-        args.push(actionId)
-      }
-      if (after) {
-        where.push('seq < ?')
-        args.push(after[0])
-      }
-      const sql = `SELECT * FROM logs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq DESC LIMIT ?`
-      const rows = prepare(sql).all(...args, limit + 1) as Row[]
+      const arg = (value: unknown) => (args.push(value), '?')
+      if (connectorId) conditions.push(`connector_id = ${arg(connectorId)}`)
+      if (connectionId) conditions.push(`connection_id = ${arg(connectionId)}`)
+      if (actionId) conditions.push(`action_id = ${arg(actionId)}`)
+      if (after) conditions.push(`seq < ${arg(after[0])}`)
+      const sql = `SELECT * FROM logs ${where(conditions)} ORDER BY seq DESC LIMIT ${arg(limit + 1)}`
+      const rows = prepare(sql).all(...args) as Row[]
       return Promise.resolve(page(rows, limit, toLog, (r) => [r.seq as number]))
     },
 
