@@ -19,6 +19,7 @@ import { clearTimeout, setTimeout } from 'node:timers'
 import { URL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { Pool } from 'undici'
+import { UsageError, fixed, integer, median, percentile } from './stats.js'
 
 /** @typedef {'direct' | 'proxy' | 'request'} ScenarioName */
 /** @typedef {'small' | 'large'} Size */
@@ -122,24 +123,6 @@ export function parseOptions(argv, env) {
   }
 }
 
-class UsageError extends Error {}
-
-/**
- * @param {Record<string, string | undefined>} raw
- * @param {string} name
- * @param {number} fallback
- * @param {number} min
- * @param {number} max
- */
-function integer(raw, name, fallback, min, max) {
-  const text = raw[name]
-  if (text === undefined || text === '') return fallback
-  const n = Number(text)
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${text}"`)
-  return n
-}
-
 /**
  * Starts a worker module of this folder and waits for its first message.
  *
@@ -223,23 +206,6 @@ async function runPhase(scenario, size, count, concurrency, signal) {
     p90: percentile(latencies, 0.9),
     p99: percentile(latencies, 0.99),
   }
-}
-
-/**
- * Nearest-rank percentile of sorted values.
- *
- * @param {Float64Array} sorted
- * @param {number} p
- */
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? NaN
-}
-
-/** @param {number[]} values */
-function median(values) {
-  const s = [...values].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  return s.length % 2 ? /** @type {number} */ (s[mid]) : (Number(s[mid - 1]) + Number(s[mid])) / 2
 }
 
 /**
@@ -451,12 +417,6 @@ export async function main(argv, env) {
     for (const w of workers.reverse()) await w.stop()
   }
 }
-
-/**
- * @param {number} x
- * @param {number} digits
- */
-const fixed = (x, digits) => Number(x.toFixed(digits))
 
 /**
  * Medians across rounds; `rpsSpread` is half the range of req/s across rounds, over the median.

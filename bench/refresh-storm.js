@@ -27,6 +27,7 @@ import { clearTimeout, setTimeout } from 'node:timers'
 import { URL, fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { Pool, fetch, request } from 'undici'
+import { UsageError, fixed, integer, median, percentile } from './stats.js'
 
 const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test'
@@ -84,8 +85,6 @@ export const USAGE = `Usage: node bench/refresh-storm.js [options]   (after npm 
   --help
 `
 
-class UsageError extends Error {}
-
 /**
  * Flags win over the environment, which wins over the defaults.
  *
@@ -128,22 +127,6 @@ export function parseOptions(argv, env) {
     databaseUrl: /** @type {string} */ (raw['database-url']),
     json,
   }
-}
-
-/**
- * @param {Record<string, string | undefined>} raw
- * @param {string} name
- * @param {number} fallback
- * @param {number} min
- * @param {number} max
- */
-function integer(raw, name, fallback, min, max) {
-  const text = raw[name]
-  if (text === undefined || text === '') return fallback
-  const n = Number(text)
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got "${text}"`)
-  return n
 }
 
 /** @param {import('node:http').Server} server */
@@ -324,27 +307,6 @@ async function dropSchema(url, schema) {
     await client.end()
   }
 }
-
-/**
- * @param {Float64Array} sorted
- * @param {number} p
- */
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? NaN
-}
-
-/** @param {number[]} values */
-function median(values) {
-  const s = [...values].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  return s.length % 2 ? /** @type {number} */ (s[mid]) : (Number(s[mid - 1]) + Number(s[mid])) / 2
-}
-
-/**
- * @param {number} x
- * @param {number} digits
- */
-const fixed = (x, digits) => Number(x.toFixed(digits))
 
 /**
  * All `pools.length × calls` calls at once, each timed from send to last byte; every one must be
