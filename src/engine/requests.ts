@@ -25,7 +25,7 @@ import {
   type ConnectorService,
   type LoadedConnector,
 } from './connectors.js'
-import type { ConnectionService } from './connections.js'
+import { identityFrom, type ConnectionService } from './connections.js'
 import type { EngineContext } from './context.js'
 import type { CredentialService } from './credentials.js'
 import { needsReauth } from './credentials.js'
@@ -386,7 +386,7 @@ export function createRequestService(
         )
         const out = await envelope(result)
         const ok = out.status < 400 && !out.error
-        const who = ok && identity ? identityValue(out.body, identity.valuePath) : null
+        const who = ok && identity ? identityFrom(out.body, identity.valuePath) : null
         if (who !== null && who !== record.identity)
           await ctx.store.updateConnection(record.id, { identity: who })
         return {
@@ -420,7 +420,7 @@ export function createRequestService(
         { actionId: null, stream: false },
       )
       const out = await envelope(result)
-      return out.status < 400 ? identityValue(out.body, identity.valuePath) : null
+      return out.status < 400 ? identityFrom(out.body, identity.valuePath) : null
     },
 
     findAction,
@@ -450,13 +450,6 @@ export function createRequestService(
 }
 
 export type RequestService = ReturnType<typeof createRequestService>
-
-function identityValue(body: unknown, path: string): string | null {
-  const v = path
-    .split('.')
-    .reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Obj)[k] : undefined), body)
-  return v === undefined || v === null ? null : String(v)
-}
 
 function toRaw(input: RequestInput): RawRequest {
   return {
