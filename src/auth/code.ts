@@ -361,6 +361,14 @@ export function createCodeScheme(connector: CodeConnector, options: CodeSchemeOp
     get secretSettings() {
       return base().secretSettings
     },
+    get appendOnlySettings() {
+      return base().appendOnlySettings
+    },
+    // The base type's callbacks are the registry's already: a code scheme adds none.
+    needsBrowser(settings, values) {
+      if (acquiresDirectly(settings)) return false
+      return base().needsBrowser?.(settings, selectedValues(settings, values)) ?? false
+    },
     connectionFields(settings, values) {
       const fields = base().connectionFields(settings, values && selectedValues(settings, values))
       if (!lambdas.selected) return fields

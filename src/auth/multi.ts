@@ -121,6 +121,15 @@ export function createMultiSettings(getRegistry: () => AuthRegistry) {
  * const registry: AuthRegistry = createAuthRegistry([basicScheme, …, createMultiScheme(() => registry)])
  * ```
  */
+/** The option the connection's values select, if they select one. */
+function chosenOption(
+  s: MultiSettings,
+  values: Record<string, unknown> | undefined,
+): MultiSettings['options'][string] | undefined {
+  const key = values?.[s.selectedBy]
+  return typeof key === 'string' && Object.hasOwn(s.options, key) ? s.options[key] : undefined
+}
+
 export function createMultiScheme(getRegistry: () => AuthRegistry) {
   const settings = createMultiSettings(getRegistry)
   const schemeOf = (type: string): AuthScheme | undefined => getRegistry().get(type)
@@ -129,7 +138,7 @@ export function createMultiScheme(getRegistry: () => AuthRegistry) {
   function select(ctx: AuthContext<MultiSettings>): { scheme: AuthScheme; ctx: AuthContext } {
     const { selectedBy, options } = ctx.settings
     const key = ctx.values[selectedBy]
-    const chosen = typeof key === 'string' && Object.hasOwn(options, key) ? options[key] : undefined
+    const chosen = chosenOption(ctx.settings, ctx.values)
     if (!chosen) {
       const rule = `must be one of: ${Object.keys(options).join(', ')}`
       throw new PatchbayError('connection.invalid_values', `"${selectedBy}" ${rule}`, {
@@ -176,9 +185,7 @@ export function createMultiScheme(getRegistry: () => AuthRegistry) {
         type: 'select',
         options: Object.entries(s.options).map(([key, o]) => [o.label, key]),
       }
-      const key = values?.[s.selectedBy]
-      const chosen =
-        typeof key === 'string' && Object.hasOwn(s.options, key) ? s.options[key] : undefined
+      const chosen = chosenOption(s, values)
       if (chosen) {
         // With the selection known, the selected option's fields, required as they are defined.
         const own = schemeOf(chosen.type)?.connectionFields(optionSettings(chosen), values) ?? []
@@ -196,7 +203,13 @@ export function createMultiScheme(getRegistry: () => AuthRegistry) {
       }
       return fields
     },
-    /** The selected option's answer; without values, whether any option can refresh. */
+    /** The selected option's answer; none is selected yet: no browser. */
+    needsBrowser(s, values) {
+      const chosen = chosenOption(s, values)
+      return chosen
+        ? (schemeOf(chosen.type)?.needsBrowser?.(optionSettings(chosen), values) ?? false)
+        : false
+    },
     /** Each option's rules between settings, under `options.<key>.`. */
     problems: (s) =>
       Object.entries(s.options).flatMap(([key, o]) =>
@@ -205,10 +218,9 @@ export function createMultiScheme(getRegistry: () => AuthRegistry) {
           rule: p.rule,
         })),
       ),
+    /** The selected option's answer; without values, whether any option can refresh. */
     canRefresh: (s, values, credentials) => {
-      const key = values?.[s.selectedBy]
-      const chosen =
-        typeof key === 'string' && Object.hasOwn(s.options, key) ? s.options[key] : undefined
+      const chosen = chosenOption(s, values)
       const candidates = chosen ? [chosen] : Object.values(s.options)
       return candidates.some(
         (o) => schemeOf(o.type)?.canRefresh(optionSettings(o), values, credentials) === true,

@@ -1,6 +1,7 @@
 /**
- * The one interface every auth type implements, and the registry that holds them. The pipeline and
- * the engine call these hooks and never name a type (SPEC §3, STYLE "One concept, one place").
+ * The one interface every auth type implements, and the registry that holds them. The pipeline,
+ * the engine, the server and the web UI ask these hooks whatever they need to decide per type, and
+ * never name a type (docs/auth/README.md).
  *
  * A scheme's life on a connection:
  * 1. `connect` — straight to `connected` (basic, api_key, client_credentials, custom acquire…) or
@@ -37,7 +38,7 @@ export interface AuthContext<S = Record<string, unknown>> {
   values: Record<string, unknown>
   /** Acquired credentials; empty before the first acquire. */
   credentials: Credentials
-  /** Resolves `{{name}}` templates against values and credentials (SPEC §2). */
+  /** Resolves `{{name}}` templates against values and credentials (docs/concepts.md). */
   render: (template: string) => string
   /**
    * Like `render`, for URLs: each value is percent-encoded, so a connection value can fill a
@@ -66,9 +67,15 @@ export type ConnectOutcome =
       /** The `state` value the provider will echo (≥ 128 random bits); the engine stores it. */
       state: string
       flow: FlowState
-      /** Which callback route finishes it: `/oauth/callback` or `/oauth1/callback`. */
-      callback: 'oauth' | 'oauth1'
     }
+
+/** A route that finishes browser flows: the provider sends the user's browser back to `path`. */
+export interface FlowCallback {
+  /** Under the public URL, e.g. `/oauth/callback`; the server answers it. */
+  readonly path: string
+  /** The value the flow is stored under (`ConnectOutcome.state`), read from the callback's query. */
+  stateOf(params: URLSearchParams): string | null
+}
 
 export interface AuthScheme<S = Record<string, unknown>> {
   readonly type: string
@@ -99,6 +106,19 @@ export interface AuthScheme<S = Record<string, unknown>> {
    * path, relative to `auth`).
    */
   problems?(settings: S): FieldIssue[]
+  /**
+   * Whether connecting with these settings (and the connection's values so far) sends the user's
+   * browser to the provider; absent means never.
+   */
+  needsBrowser?(settings: S, values: Record<string, unknown>): boolean
+  /** The routes this scheme's browser flows come back to. */
+  readonly callbacks?: readonly FlowCallback[]
+  /**
+   * Settings (arrays) that may still grow once the connector is ready: items may be appended, and
+   * existing ones edited or removed only while the connector has no connection. Every other
+   * setting is frozen once ready.
+   */
+  readonly appendOnlySettings?: readonly string[]
   /** Starts a connection. */
   connect(ctx: AuthContext<S>): Promise<ConnectOutcome>
   /** Finishes a browser flow with the callback's query parameters. */
@@ -150,6 +170,8 @@ export interface SchemeTestResult {
 export interface AuthRegistry {
   get(type: string): AuthScheme | undefined
   types(): string[]
+  /** Every scheme's flow callbacks, one per path. */
+  callbacks(): FlowCallback[]
 }
 
 export function createAuthRegistry(schemes: AuthScheme<never>[]): AuthRegistry {
@@ -158,9 +180,13 @@ export function createAuthRegistry(schemes: AuthScheme<never>[]): AuthRegistry {
     if (byType.has(scheme.type)) throw new Error(`auth type "${scheme.type}" is registered twice`)
     byType.set(scheme.type, scheme as unknown as AuthScheme)
   }
+  const callbacks = new Map<string, FlowCallback>()
+  for (const scheme of byType.values())
+    for (const cb of scheme.callbacks ?? []) if (!callbacks.has(cb.path)) callbacks.set(cb.path, cb)
   return {
     get: (type) => byType.get(type),
     types: () => [...byType.keys()],
+    callbacks: () => [...callbacks.values()],
   }
 }
 

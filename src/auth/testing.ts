@@ -33,7 +33,7 @@ export function createTestAuthContext<S>(options: TestContextOptions<S>): AuthCo
     connectionId: 'conn_test',
     callbackUrl: (path) => new URL(path, options.publicUrl ?? 'http://127.0.0.1:1').href,
     now: options.now ?? Date.now,
-    registry: options.registry ?? { get: () => undefined, types: () => [] },
+    registry: options.registry ?? { get: () => undefined, types: () => [], callbacks: () => [] },
   }
   return ctx
 }

@@ -109,7 +109,7 @@ describe.each(SIGNATURE_METHODS)(
     it('connects: request token → authorize → callback with oauth_verifier → access token', async () => {
       const fresh = contextFor(settingsFor(provider, method))
       const outcome = await oauth1Scheme.connect(fresh)
-      expect(outcome).toMatchObject({ status: 'pending', callback: 'oauth1' })
+      expect(outcome).toMatchObject({ status: 'pending' })
       if (outcome.status !== 'pending') return
 
       const requestToken = provider.requests.at(-1)!

@@ -13,7 +13,7 @@ import { z } from 'zod'
 import { templatedUrl } from '../../connector/schema.js'
 import { PatchbayError } from '../../errors.js'
 import { MissingTemplateValue } from '../../lib/template.js'
-import { defineAuthScheme, type AuthContext } from '../scheme.js'
+import { defineAuthScheme, type AuthContext, type FlowCallback } from '../scheme.js'
 import {
   authorizationUrl,
   processAuthorizationCallback,
@@ -44,8 +44,17 @@ export const oauth1Settings = z
   .strict()
 export type OAuth1Settings = z.infer<typeof oauth1Settings>
 
-/** The engine's route that finishes the flow (SPEC §6). */
+/** The engine's route that finishes the flow. */
 export const OAUTH1_CALLBACK_PATH = '/oauth1/callback'
+
+/**
+ * The callback carries the temporary token, not a `state`: in `oauth_token`, or in `denied` when
+ * the user refused (RFC 5849 §2.2; the `denied` form is Twitter's and others').
+ */
+export const OAUTH1_CALLBACK: FlowCallback = {
+  path: OAUTH1_CALLBACK_PATH,
+  stateOf: (params) => params.get('oauth_token') ?? params.get('denied'),
+}
 
 type Context = AuthContext<OAuth1Settings>
 type UrlSetting = 'requestTokenUrl' | 'authorizationUrl' | 'accessTokenUrl' | 'revokeUrl'
@@ -55,6 +64,8 @@ export const oauth1Scheme = defineAuthScheme({
   label: 'OAuth 1.0a',
   settings: oauth1Settings,
   secretSettings: ['consumerSecret'],
+  needsBrowser: () => true,
+  callbacks: [OAUTH1_CALLBACK],
   connectionFields: () => [],
   // Token credentials do not expire; a dead grant needs the user to authorize again.
   canRefresh: () => false,
@@ -75,7 +86,6 @@ export const oauth1Scheme = defineAuthScheme({
       authorizeUrl: authorizationUrl(authorize, temporary.token).href,
       state: temporary.token,
       flow: { oauth_token: temporary.token, oauth_token_secret: temporary.tokenSecret },
-      callback: 'oauth1',
     }
   },
 

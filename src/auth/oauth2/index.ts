@@ -9,7 +9,7 @@
 import { PatchbayError } from '../../errors.js'
 import type { FieldDefinition } from '../../connector/schema.js'
 import type { AuthContext, Credentials } from '../scheme.js'
-import { defineAuthScheme } from '../scheme.js'
+import { defineAuthScheme, type FlowCallback } from '../scheme.js'
 import { authorizationUrl, processAuthorizationResponse, selectScopes } from './authorize.js'
 import { createPkcePair, createState } from './pkce.js'
 import { processRefreshTokenResponse, refreshTokenGrantRequest } from './refresh.js'
@@ -29,11 +29,21 @@ import {
 
 type Ctx = AuthContext<OAuth2Settings>
 
+/** The redirect URI's route; the flow is stored under the `state` it echoes (RFC 6749 §4.1.2). */
+export const OAUTH2_CALLBACK: FlowCallback = {
+  path: '/oauth/callback',
+  stateOf: (params) => params.get('state'),
+}
+
 export const oauth2Scheme = defineAuthScheme({
   type: 'oauth2',
   label: 'OAuth 2.0',
   settings: oauth2SettingsSchema,
   secretSettings: ['clientSecret'],
+  needsBrowser: (settings) => usesBrowser(settings.grantType),
+  callbacks: [OAUTH2_CALLBACK],
+  // A ready connector may ask for more scopes (its users consent to them on their next connect).
+  appendOnlySettings: ['scopes'],
 
   connectionFields(settings) {
     if (settings.scopes.length === 0) return []
@@ -64,7 +74,7 @@ export const oauth2Scheme = defineAuthScheme({
       return { status: 'connected', credentials: await fetchClientCredentialsToken(ctx, 'connect') }
     }
     const state = createState()
-    const redirectUri = ctx.callbackUrl('/oauth/callback')
+    const redirectUri = ctx.callbackUrl(OAUTH2_CALLBACK.path)
     const pkce = settings.grantType === 'authorization_code_pkce' ? createPkcePair() : undefined
     const url = authorizationUrl(renderUrl(ctx, 'authorizationUrl'), {
       clientId: ctx.render(settings.clientId),
@@ -77,13 +87,13 @@ export const oauth2Scheme = defineAuthScheme({
     // `complete` reads these back; the engine keeps them encrypted with the state (scheme.ts).
     const flow: Record<string, string> = { state, redirectUri }
     if (pkce) flow.codeVerifier = pkce.codeVerifier
-    return { status: 'pending', authorizeUrl: url.href, state, flow, callback: 'oauth' }
+    return { status: 'pending', authorizeUrl: url.href, state, flow }
   },
 
   async complete(ctx, params, flow) {
     const settings = checkedSettings(ctx)
     const code = processAuthorizationResponse(params, { expectedState: flow.state })
-    const redirectUri = flow.redirectUri ?? ctx.callbackUrl('/oauth/callback')
+    const redirectUri = flow.redirectUri ?? ctx.callbackUrl(OAUTH2_CALLBACK.path)
     if (settings.grantType === 'authorization_code_pkce' && !flow.codeVerifier) {
       throw new PatchbayError('oauth.state_invalid', 'The pending flow has no PKCE code verifier.')
     }
