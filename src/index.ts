@@ -3,15 +3,25 @@
  *
  * @module
  */
-export {
-  createPatchbay,
-  type Patchbay,
-  type PatchbayOptions,
-  type LogView,
-} from './engine/patchbay.js'
-export type { ConnectorView, ConnectorDefinition } from './engine/connectors.js'
-export type { ConnectionView, CreatedConnection } from './engine/connections.js'
-export type { RequestOutcome } from './engine/requests.js'
+export { createPatchbay } from './engine/create.js'
+export type { Patchbay, PatchbayOptions, LogView, PageInput } from './engine/patchbay.js'
+export type { ConnectorView } from './engine/connector-views.js'
+export type { ConnectorDefinition } from './connector/model.js'
+export type { ConnectionView } from './engine/connections.js'
+export type { CreatedConnection, CallbackOutcome } from './engine/connection-flows.js'
+export type { RequestOutcome } from './engine/envelope.js'
+export type { TestOutcome, ProxyRequest, ProxyResponse } from './engine/requests.js'
+export type { BreakerView } from './engine/breakers.js'
+export type { ConnectSessionView, CreatedConnectSession } from './engine/connect-sessions.js'
+export type {
+  ConnectPageConnection,
+  ConnectPageConnector,
+  ConnectPageResult,
+  ConnectPageSession,
+} from './engine/connect-page.js'
+export type { EndUserView } from './engine/end-users.js'
+export type { AdminKeyView, CreatedAdminKey } from './engine/admin.js'
+export { CONNECTION_STATUSES, type ConnectionStatus } from './store/store.js'
 export {
   PatchbayError,
   isPatchbayError,

@@ -274,7 +274,7 @@ describe.each(await testStoreKinds())('code connectors on %s', (storeKind) => {
     const before = await t.api('GET', '/api/v1/connectors/code_crm')
     writeFileSync(join(dir, 'crm.mjs'), connectorSource(up.url, 'Code CRM v2'))
     const again = await startTestPatchbay({
-      store: t.pb.store,
+      store: t.store,
       dataDir: t.dataDir,
       connectorsDir: dir,
     })

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { registerConnectCommands } from '../src/cli/commands/connect.js'
 import { hashToken } from '../src/engine/connect-sessions.js'
 import {
+  runSql,
   startTestPatchbay,
   storeContains,
   testStoreKinds,
@@ -133,9 +134,10 @@ describe.each(await testStoreKinds())('connect sessions on %s', (storeKind) => {
 
   /** Makes a session look expired, as the clock would in 30 minutes. */
   async function expire(token: string) {
-    const key = `connect_session:${hashToken(token)}`
-    const record = JSON.parse((await t.pb.store.getMeta(key))!)
-    await t.pb.store.setMeta(key, JSON.stringify({ ...record, expiresAt: Date.now() - 1000 }))
+    await runSql(t, 'UPDATE connect_sessions SET expires_at = ? WHERE token_hash = ?', [
+      Date.now() - 1000,
+      hashToken(token),
+    ])
   }
 
   it('creates a session with a 256-bit token, a URL and a 30-minute expiry, storing only a hash', async () => {

@@ -175,7 +175,7 @@ describe.each(await testStoreKinds())('secret-key rotation on %s', (storeKind) =
       const keyFile = join(t.dataDir, 'secret.key')
       const oldKey = parseKey(readFileSync(keyFile, 'utf8'), keyFile)
       const { bearer, connected, pending } = await seed(t)
-      expect(await allSealed(t.pb.store)).toHaveLength(7)
+      expect(await allSealed(t.store)).toHaveLength(7)
 
       // The CLI's way: another Patchbay on the same data folder (and database).
       second = await createPatchbay({
@@ -230,7 +230,7 @@ describe.each(await testStoreKinds())('secret-key rotation on %s', (storeKind) =
         'connected',
       )
 
-      const values = await allSealed(t.pb.store)
+      const values = await allSealed(t.store)
       expect(values.map((v) => v.kind).sort()).toEqual([
         ...Array<string>(7).fill('connection'),
         'connector',
@@ -296,7 +296,7 @@ describe.each(await testStoreKinds())('secret-key rotation on %s', (storeKind) =
         keyId: keyIdOf(newKey),
       })
       expect(readdirSync(before.dataDir).filter((f) => f.startsWith('secret.key'))).toEqual([])
-      expectUnderOnly(await allSealed(server.pb.store), newKey, oldKey)
+      expectUnderOnly(await allSealed(server.store), newKey, oldKey)
 
       // The operator drops PREVIOUS: everything still works on the new key alone.
       const afterStore = await shared()
@@ -312,7 +312,7 @@ describe.each(await testStoreKinds())('secret-key rotation on %s', (storeKind) =
           status: 200,
         })
       const done = await after.connections.complete(
-        'oauth',
+        '/oauth/callback',
         new URLSearchParams({ state: pending.state, code: 'the-code' }),
       )
       expect(done.error).toBeUndefined()
@@ -321,9 +321,9 @@ describe.each(await testStoreKinds())('secret-key rotation on %s', (storeKind) =
       await after?.close()
       await rotator?.close()
       await t?.close()
-      if (before.pb.store.dialect === 'postgres') {
+      if (before.store.dialect === 'postgres') {
         for (const s of stores) await s.close()
-        await before.pb.store.close()
+        await before.store.close()
         await dropTestSchema(before.schema!)
       }
     }

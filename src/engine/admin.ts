@@ -1,5 +1,5 @@
 /**
- * Admin keys (SPEC §6, issue 5): the bootstrap key (`PATCHBAY_ADMIN_KEY`, or `<dataDir>/admin.key`
+ * Admin keys: the bootstrap key (`PATCHBAY_ADMIN_KEY`, or `<dataDir>/admin.key`
  * generated on first start) and any number of named, revocable keys stored only as SHA-256
  * hashes. Keys are 256 random bits, so an unsalted hash is enough, and lookup by hash is safe:
  * its timing tells nothing about a key nobody holds.
@@ -60,7 +60,34 @@ function view(r: AdminKeyRecord): AdminKeyView {
   }
 }
 
-export function createAdminKeys(store: Store, dataDir: string, env: NodeJS.ProcessEnv) {
+export interface AdminKeys {
+  /**
+   * The bootstrap admin key: `PATCHBAY_ADMIN_KEY`, or one generated on first start into
+   * `<dataDir>/admin.key` (0600). Read on every call, so a rotated file counts at once.
+   */
+  ensureKey(): { key: string; generated: boolean; file?: string }
+  /** Whether `candidate` is the bootstrap key or an unrevoked named key (compared in constant time). */
+  verify(candidate: string): Promise<boolean>
+  /** Whether the key with this hex SHA-256 still opens the API (not rotated, not revoked). */
+  hashStillValid(keyHash: string): Promise<boolean>
+  /** A new named key; the answer is the only place the key ever appears. */
+  createKey(name: string): Promise<CreatedAdminKey>
+  /** Named keys, oldest first, revoked ones included; never the keys themselves. */
+  listKeys(query?: {
+    limit?: number | string | undefined
+    cursor?: string | undefined
+  }): Promise<Page<AdminKeyView>>
+  /** Revokes a named key at once, in every process; false when there is no key with this id. */
+  revokeKey(id: string): Promise<boolean>
+  /**
+   * Replaces the generated bootstrap key in `<dataDir>/admin.key` (atomically, mode 0600);
+   * servers on this data folder accept only the new one from their next request. Refused when
+   * the bootstrap key comes from `PATCHBAY_ADMIN_KEY`.
+   */
+  rotateBootstrapKey(): { key: string; file: string }
+}
+
+export function createAdminKeys(store: Store, dataDir: string, env: NodeJS.ProcessEnv): AdminKeys {
   const file = join(dataDir, ADMIN_KEY_FILE)
 
   const readKeyFile = (): string | undefined => {
@@ -72,10 +99,6 @@ export function createAdminKeys(store: Store, dataDir: string, env: NodeJS.Proce
     }
   }
 
-  /**
-   * The bootstrap admin key: `PATCHBAY_ADMIN_KEY`, or one generated on first start into
-   * `<dataDir>/admin.key` (0600). Read on every call, so a rotated file counts at once.
-   */
   function ensureKey(): { key: string; generated: boolean; file?: string } {
     if (env.PATCHBAY_ADMIN_KEY) return { key: env.PATCHBAY_ADMIN_KEY, generated: false }
     const existing = readKeyFile()
@@ -94,7 +117,6 @@ export function createAdminKeys(store: Store, dataDir: string, env: NodeJS.Proce
   return {
     ensureKey,
 
-    /** Whether `candidate` is the bootstrap key or an unrevoked named key (compared in constant time). */
     async verify(candidate: string): Promise<boolean> {
       const digest = sha256(candidate)
       if (timingSafeEqual(digest, sha256(ensureKey().key))) return true
@@ -104,7 +126,14 @@ export function createAdminKeys(store: Store, dataDir: string, env: NodeJS.Proce
       return stored.length === digest.length && timingSafeEqual(stored, digest)
     },
 
-    /** A new named key; the answer is the only place the key ever appears. */
+    async hashStillValid(keyHash: string): Promise<boolean> {
+      const digest = Buffer.from(keyHash, 'hex')
+      if (digest.length !== 32) return false
+      if (timingSafeEqual(digest, sha256(ensureKey().key))) return true
+      const named = await store.findAdminKey(keyHash)
+      return named !== undefined && named.revokedAt === null
+    },
+
     async createKey(name: string): Promise<CreatedAdminKey> {
       const parsed = adminKeyInputSchema.safeParse({ name }, { reportInput: true })
       if (!parsed.success) throw invalidInput(toFieldIssues(parsed.error))
@@ -120,7 +149,6 @@ export function createAdminKeys(store: Store, dataDir: string, env: NodeJS.Proce
       return { ...view(record), key }
     },
 
-    /** Named keys, oldest first, revoked ones included; never the keys themselves. */
     async listKeys(
       query: { limit?: number | string | undefined; cursor?: string | undefined } = {},
     ): Promise<Page<AdminKeyView>> {
@@ -130,16 +158,10 @@ export function createAdminKeys(store: Store, dataDir: string, env: NodeJS.Proce
       return { ...page, items: page.items.map(view) }
     },
 
-    /** Revokes a named key at once, in every process; false when there is no key with this id. */
     revokeKey(id: string): Promise<boolean> {
       return store.revokeAdminKey(id, Date.now())
     },
 
-    /**
-     * Replaces the generated bootstrap key in `<dataDir>/admin.key` (atomically, mode 0600);
-     * servers on this data folder accept only the new one from their next request. Refused when
-     * the bootstrap key comes from `PATCHBAY_ADMIN_KEY`.
-     */
     rotateBootstrapKey(): { key: string; file: string } {
       if (env.PATCHBAY_ADMIN_KEY)
         throw new Error(
@@ -152,5 +174,3 @@ export function createAdminKeys(store: Store, dataDir: string, env: NodeJS.Proce
     },
   }
 }
-
-export type AdminKeys = ReturnType<typeof createAdminKeys>

@@ -8,6 +8,7 @@
  * @module
  */
 import { readdirSync, statSync } from 'node:fs'
+import { isDeepStrictEqual } from 'node:util'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { codeSchemeType, createCodeScheme, splitCodeAuth } from '../auth/code.js'
@@ -15,6 +16,10 @@ import type { AuthRegistry, AuthScheme } from '../auth/scheme.js'
 import { isCodeConnector, type CodeConnector } from '../connector/define.js'
 import { deriveLinkName } from '../connector/rules.js'
 import { PatchbayError } from '../errors.js'
+import type { ConnectorRecord } from '../store/store.js'
+import type { ConnectorRepository } from './connector-repository.js'
+import { completeAuth, incompleteSettings, validateDefinition } from './connector-validation.js'
+import { newId, type EngineContext } from './context.js'
 
 export interface LoadedCodeConnector {
   file: string
@@ -91,4 +96,55 @@ function looksLikeConnector(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false
   const v = value as Record<string, unknown>
   return typeof v.name === 'string' && typeof v.auth === 'object' && v.auth !== null
+}
+
+/**
+ * Creates or replaces the connector a code file defines (by link name), `ready` at once and marked
+ * `source: 'code'`. The file is the source of truth, so the ready freeze does not apply.
+ */
+export async function upsertCodeConnector(
+  ctx: EngineContext,
+  repository: ConnectorRepository,
+  input: Record<string, unknown>,
+): Promise<void> {
+  const existing = await ctx.store.getConnector(String(input.linkName))
+  if (existing && existing.definition.source !== 'code') {
+    throw new PatchbayError(
+      'connector.link_name_taken',
+      `a connector made through the API already has the link name "${existing.linkName}"; give the code connector another linkName`,
+    )
+  }
+  const { definition, secrets, missing } = validateDefinition(
+    ctx.registry,
+    input,
+    existing
+      ? { definition: existing.definition, secrets: repository.openSecrets(existing) }
+      : undefined,
+    { code: true },
+  )
+  if (missing.length) throw incompleteSettings(missing)
+  const complete = completeAuth(ctx.registry.get(definition.auth.type)!, definition.auth, secrets)
+  const now = ctx.now()
+  const id = existing?.id ?? newId('cn')
+  const record: ConnectorRecord = {
+    id,
+    linkName: definition.linkName,
+    name: definition.name,
+    stage: 'ready',
+    definition: { ...definition, auth: complete.auth, source: 'code' },
+    secrets: repository.sealSecrets(id, complete.secrets),
+    createdAt: existing?.createdAt ?? now,
+    updatedAt: now,
+    version: (existing?.version ?? 0) + 1,
+  }
+  if (!existing) return ctx.store.insertConnector(record)
+  const unchanged =
+    isDeepStrictEqual(existing.definition, record.definition) &&
+    isDeepStrictEqual(repository.openSecrets(existing), complete.secrets)
+  if (!unchanged && !(await ctx.store.updateConnector(record, existing.version))) {
+    throw new PatchbayError(
+      'connector.frozen',
+      `the code connector "${definition.name}" changed while it was loaded; start again`,
+    )
+  }
 }

@@ -1,17 +1,18 @@
 /**
- * What the engine's services share.
+ * The infrastructure every engine service shares. Services that need one another are handed to
+ * each other by the composition root (`create.ts`), never looked up or set afterwards.
  *
  * @module
  */
 import { randomBytes } from 'node:crypto'
 import type { AuthRegistry } from '../auth/scheme.js'
+import type { HttpClient } from '../lib/http.js'
 import type { Logger } from '../lib/logger.js'
 import type { Metrics } from '../lib/metrics.js'
-import type { HttpClient } from '../lib/http.js'
-import type { Handler } from '../pipeline/index.js'
 import type { SecretBox } from '../store/crypto.js'
 import type { Store } from '../store/store.js'
 import type { EngineEvents } from './events.js'
+import type { LogWriter } from './log-writer.js'
 
 export interface EngineContext {
   store: Store
@@ -19,8 +20,8 @@ export interface EngineContext {
   registry: AuthRegistry
   /** Where browsers reach this server, for OAuth callbacks (`PATCHBAY_PUBLIC_URL`). */
   publicUrl: string
+  /** Outgoing HTTP for token endpoints and webhooks, under the network policy. */
   http: HttpClient
-  pipeline: Handler
   now: () => number
   /** Request timeout for custom actions, ms. */
   timeoutMs: number
@@ -28,6 +29,8 @@ export interface EngineContext {
   logger: Logger
   /** Connection events (created, failed, needs_reauth, deleted), heard by the webhook sender. */
   events: EngineEvents
+  /** Where every log entry goes (`log-writer.ts`). */
+  log: LogWriter
 }
 
 export function newId(prefix: string): string {

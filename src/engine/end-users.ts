@@ -1,21 +1,15 @@
 /**
- * End users (SPEC §6, §8): the distinct `endUser` ids of connections, with their connections and
- * the email and display name last given in a connect session. Deleting an end user deletes (and
- * revokes) all their connections, ends their live connect sessions and forgets what was
+ * End users (docs/connect.md): the distinct `endUser` ids of connections, with their connections
+ * and the email and display name last given in a connect session. Deleting an end user deletes
+ * (and revokes) all their connections, ends their live connect sessions and forgets what was
  * remembered about them.
  *
  * @module
  */
 import { connectionInputSchema } from '../connector/schema.js'
 import { invalidInput, isPatchbayError } from '../errors.js'
-import {
-  decodeCursor,
-  encodeCursor,
-  type ConnectionRecord,
-  type Page,
-  type Store,
-} from '../store/store.js'
-import type { ConnectSessionService } from './connect-sessions.js'
+import type { ConnectionRecord, Page, PageQuery, Store } from '../store/store.js'
+import type { ConnectSessions } from './connect-sessions.js'
 import type { ConnectionService, ConnectionView } from './connections.js'
 import { toFieldIssues } from './issues.js'
 
@@ -24,6 +18,14 @@ export interface EndUserView {
   email: string | null
   displayName: string | null
   connections: ConnectionView[]
+}
+
+export interface EndUserService {
+  /** End users by id, each with their connections. */
+  list(query: PageQuery): Promise<Page<EndUserView>>
+  get(id: string): Promise<EndUserView>
+  /** Deletes (and revokes) all the end user's connections and ends their connect sessions. */
+  delete(id: string): Promise<{ deleted: number; revoked: number }>
 }
 
 const endUserId = connectionInputSchema.shape.endUser.unwrap()
@@ -38,63 +40,44 @@ function checkId(id: string): string {
 export function createEndUserService(
   store: Store,
   connections: ConnectionService,
-  sessions: ConnectSessionService,
-) {
-  /** Every connection with an end user (or of one end user), walking the store's pages. */
-  async function allConnections(endUser?: string): Promise<ConnectionRecord[]> {
+  sessions: ConnectSessions,
+): EndUserService {
+  /** Every connection of one end user (an indexed query per page). */
+  async function connectionsOf(endUser: string): Promise<ConnectionRecord[]> {
     const out: ConnectionRecord[] = []
     let cursor: string | undefined
     do {
       const page = await store.listConnections({ limit: 500, cursor, endUser })
-      out.push(...page.items.filter((c) => c.endUser !== null))
+      out.push(...page.items)
       cursor = page.nextCursor
     } while (cursor)
     return out
   }
 
+  async function view(id: string): Promise<EndUserView> {
+    const [info, records] = await Promise.all([store.getEndUser(id), connectionsOf(id)])
+    return {
+      id,
+      email: info?.email ?? null,
+      displayName: info?.displayName ?? null,
+      connections: await Promise.all(records.map((c) => connections.view(c))),
+    }
+  }
+
   return {
-    /** End users by id, each with their connections. */
-    async list(query: { limit: number; cursor?: string }): Promise<Page<EndUserView>> {
-      const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor)?.[0]
-      if (query.cursor !== undefined && typeof after !== 'string')
-        throw invalidInput([{ path: 'cursor', rule: 'is not a cursor this list handed out' }])
-      const byUser = new Map<string, ConnectionRecord[]>()
-      for (const c of await allConnections()) {
-        const id = c.endUser!
-        if (after !== undefined && id <= after) continue
-        byUser.set(id, [...(byUser.get(id) ?? []), c])
-      }
-      const ids = [...byUser.keys()].sort()
-      const pageIds = ids.slice(0, query.limit)
-      const items = await Promise.all(
-        pageIds.map(async (id) => ({
-          id,
-          ...(await sessions.endUserInfo(id)),
-          connections: await Promise.all(byUser.get(id)!.map((c) => connections.view(c))),
-        })),
-      )
-      return ids.length > query.limit
-        ? { items, nextCursor: encodeCursor([pageIds[pageIds.length - 1]!]) }
-        : { items }
+    async list(query) {
+      const ids = await store.listEndUserIds(query)
+      return { ...ids, items: await Promise.all(ids.items.map(view)) }
     },
 
-    async get(id: string): Promise<EndUserView> {
-      checkId(id)
-      const records = await allConnections(id)
-      return {
-        id,
-        ...(await sessions.endUserInfo(id)),
-        connections: await Promise.all(records.map((c) => connections.view(c))),
-      }
-    },
+    get: (id) => view(checkId(id)),
 
-    /** Deletes (and revokes) all the end user's connections and ends their connect sessions. */
-    async delete(id: string): Promise<{ deleted: number; revoked: number }> {
+    async delete(id) {
       checkId(id)
       await sessions.endForEndUser(id)
       let deleted = 0
       let revoked = 0
-      for (const c of await allConnections(id)) {
+      for (const c of await connectionsOf(id)) {
         try {
           const outcome = await connections.delete(c.id)
           deleted++
@@ -104,10 +87,8 @@ export function createEndUserService(
           if (!isPatchbayError(err, 'connection.not_found')) throw err
         }
       }
-      await sessions.forgetEndUser(id)
+      await store.deleteEndUser(id)
       return { deleted, revoked }
     },
   }
 }
-
-export type EndUserService = ReturnType<typeof createEndUserService>

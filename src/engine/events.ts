@@ -1,5 +1,5 @@
 /**
- * Connection events (SPEC §8): emitted where they happen in the engine, heard by the webhook
+ * Connection events (docs/connect.md): emitted where they happen in the engine, heard by the webhook
  * sender. Listeners run synchronously and must not throw or block; a listener that throws is
  * logged and the others still run.
  *
@@ -8,6 +8,7 @@
 
 export const CONNECTION_EVENT_TYPES = [
   'connection.created',
+  'connection.reconnected',
   'connection.failed',
   'connection.needs_reauth',
   'connection.deleted',

@@ -5,7 +5,7 @@
  * @module
  */
 import { UNSTORABLE_RULE, isStorableText, type FieldDefinition } from '../connector/schema.js'
-import type { FieldIssue } from '../errors.js'
+import { PatchbayError, type FieldIssue } from '../errors.js'
 
 type Obj = Record<string, unknown>
 
@@ -103,4 +103,13 @@ export function templateScope(fields: FieldDefinition[], values: Obj): Obj {
       scope[f.name] = templateScope(f.properties ?? [], v as Obj)
   }
   return scope
+}
+
+/** `connection.invalid_values` naming every bad value. */
+export function invalidValues(issues: FieldIssue[]): PatchbayError {
+  return new PatchbayError(
+    'connection.invalid_values',
+    issues.map((i) => `${i.path} ${i.rule}`).join('; '),
+    { details: issues },
+  )
 }

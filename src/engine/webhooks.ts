@@ -17,7 +17,7 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto'
 import { PatchbayError, isPatchbayError } from '../errors.js'
 import type { HttpClient } from '../lib/http.js'
 import type { Logger } from '../lib/logger.js'
-import type { Store } from '../store/store.js'
+import type { LogSink } from '../pipeline/index.js'
 import type { ConnectionEvent, ConnectionEventType } from './events.js'
 
 export interface WebhookOptions {
@@ -113,7 +113,7 @@ export function verifyWebhookSignature(
 
 export interface WebhookSenderDeps {
   http: HttpClient
-  store: Store
+  log: LogSink
   logger: Logger
   now: () => number
 }
@@ -152,33 +152,25 @@ export function createWebhookSender(
     }
   }
 
-  async function log(
+  function log(
     payload: WebhookPayload,
     attempt: number,
     outcome: 'delivered' | 'retrying' | 'failed',
     status: number | null,
     durationMs: number,
     error: string | null,
-  ): Promise<void> {
-    await deps.store
-      .appendLog({
-        id: `log_${randomUUID()}`,
-        time: deps.now(),
-        connectorId: payload.data.connectorId,
-        connectionId: payload.data.connectionId,
-        actionId: null,
-        kind: 'webhook',
-        method: 'POST',
-        url: loggedUrl,
-        status,
-        durationMs,
-        refreshed: false,
-        refreshOutcome: null,
-        breakerState: null,
-        error,
-        detail: { eventId: payload.id, type: payload.type, attempt, tries, outcome },
-      })
-      .catch((err: unknown) => deps.logger.error({ err }, 'could not log a webhook delivery'))
+  ): void {
+    deps.log.write({
+      kind: 'webhook',
+      connectorId: payload.data.connectorId,
+      connectionId: payload.data.connectionId,
+      method: 'POST',
+      url: loggedUrl,
+      status,
+      durationMs,
+      error,
+      detail: { eventId: payload.id, type: payload.type, attempt, tries, outcome },
+    })
   }
 
   async function attempt(payload: WebhookPayload, body: string, n: number): Promise<void> {
@@ -206,9 +198,12 @@ export function createWebhookSender(
       error = isPatchbayError(err) ? `${err.code}: ${err.message}` : String(err)
     }
     const ms = Math.round(performance.now() - started)
-    if (error === null) return log(payload, n, 'delivered', status, ms, null)
+    if (error === null) {
+      log(payload, n, 'delivered', status, ms, null)
+      return
+    }
     const last = permanent || n >= tries || closed
-    await log(payload, n, last ? 'failed' : 'retrying', status, ms, error)
+    log(payload, n, last ? 'failed' : 'retrying', status, ms, error)
     if (last) {
       deps.logger.warn({ eventId: payload.id, type: payload.type, error }, 'webhook not delivered')
       return

@@ -1,6 +1,6 @@
 /**
- * Step 7: the circuit breaker (SPEC §4.7). State lives in the store so every process sharing it
- * sees the same breaker. After `threshold` consecutive failures it opens; calls fail fast until
+ * The circuit breaker. Its state is the engine's (`BreakerPort`), shared by every process on the
+ * store. After `threshold` consecutive failures it opens; calls fail fast until
  * `cooldownMs` passes; then exactly one trial call decides.
  *
  * Failures: errors thrown below (unreachable, timeout, failed refresh), 5xx, 429, a 401 that
@@ -28,13 +28,14 @@ const NOT_UPSTREAM_FAILURES = new Set<string>([
 ])
 
 export const breaker: Step = (next) => async (ctx) => {
-  const current = await ctx.store.getBreaker(ctx.breakerKey)
+  const port = ctx.breaker
+  const current = await port.read()
   let trial = false
   if (current && current.state !== 'closed') {
     const now = Date.now()
-    const after = await ctx.store.updateBreaker(ctx.breakerKey, (b) => {
+    const after = await port.update((b) => {
       const trialLapsed =
-        b.state === 'half_open' && (b.trialAt ?? 0) + ctx.breaker.cooldownMs <= now
+        b.state === 'half_open' && (b.trialAt ?? 0) + port.settings.cooldownMs <= now
       if ((b.state === 'open' && (b.retryAt ?? 0) <= now) || trialLapsed) {
         trial = true
         return { ...b, state: 'half_open', trialAt: now }
@@ -44,13 +45,13 @@ export const breaker: Step = (next) => async (ctx) => {
     if (!trial && after.state !== 'closed') {
       ctx.meta.breakerState = after.state
       const retryAt =
-        after.state === 'open' ? after.retryAt : (after.trialAt ?? now) + ctx.breaker.cooldownMs
+        after.state === 'open' ? after.retryAt : (after.trialAt ?? now) + port.settings.cooldownMs
       throw new PatchbayError(
         'breaker.open',
         `the circuit breaker is open after ${after.failures} consecutive failures; calls resume ${retryAt ? `after ${new Date(retryAt).toISOString()}` : 'after the cool-down'}`,
         {
           details: {
-            breaker: ctx.breakerKey,
+            breaker: port.key,
             state: after.state,
             failures: after.failures,
             retryAt,
@@ -77,16 +78,17 @@ export const breaker: Step = (next) => async (ctx) => {
 async function recordFailure(ctx: PipelineContext): Promise<void> {
   const now = Date.now()
   let opened = false
-  const b = await ctx.store.updateBreaker(ctx.breakerKey, (b): BreakerRecord => {
+  const { settings } = ctx.breaker
+  const b = await ctx.breaker.update((b): BreakerRecord => {
     const failures = b.failures + 1
-    if (b.state === 'half_open' || (b.state === 'closed' && failures >= ctx.breaker.threshold)) {
+    if (b.state === 'half_open' || (b.state === 'closed' && failures >= settings.threshold)) {
       opened = true
       return {
         ...b,
         state: 'open',
         failures,
         openedAt: now,
-        retryAt: now + ctx.breaker.cooldownMs,
+        retryAt: now + settings.cooldownMs,
         trialAt: null,
       }
     }
@@ -97,7 +99,7 @@ async function recordFailure(ctx: PipelineContext): Promise<void> {
 }
 
 async function recordSuccess(ctx: PipelineContext): Promise<void> {
-  const b = await ctx.store.updateBreaker(ctx.breakerKey, (b) => ({
+  const b = await ctx.breaker.update((b) => ({
     ...b,
     state: 'closed',
     failures: 0,

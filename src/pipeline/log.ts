@@ -1,14 +1,13 @@
 /**
- * Step 8: every call appends one log entry, redacted (SPEC §4.8). Outermost, so it also records
- * refused calls and open breakers.
+ * Every call is logged once, redacted: the step hands the entry to the engine's log writer, which
+ * stores it. Outermost, so it also records refused calls and open breakers.
  *
  * @module
  */
-import { randomUUID } from 'node:crypto'
 import { isPatchbayError } from '../errors.js'
 import { encodeBody, type OutgoingRequest } from '../lib/request.js'
 import { redactBody, redactHeaders, redactText, redactUrl } from './redact.js'
-import type { PipelineContext, PipelineResult, Redaction, Step } from './types.js'
+import type { LogEntry, PipelineContext, PipelineResult, Redaction, Step } from './types.js'
 
 const BODY_LOG_LIMIT = 4096
 
@@ -32,71 +31,57 @@ export const log: Step = (next) => async (ctx) => {
           : 'error',
       durationMs,
     )
-    await writeEntry(ctx, result, error, durationMs)
+    try {
+      ctx.log.sink.write(entryOf(ctx, result, error, durationMs))
+    } catch (err) {
+      // A log entry must not fail the call it describes.
+      ctx.observer?.logFailed(err)
+    }
   }
 }
 
-/** Text from upstreams may hold NULs or lone surrogates, which PostgreSQL cannot store. */
-function storable<T>(value: T): T {
-  if (typeof value === 'string') return value.toWellFormed().replaceAll('\u0000', '\uFFFD') as T
-  if (Array.isArray(value)) return value.map(storable) as T
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [storable(k), storable(v)]),
-    ) as T
-  }
-  return value
-}
-
-async function writeEntry(
+function entryOf(
   ctx: PipelineContext,
   result: PipelineResult | undefined,
   error: unknown,
   durationMs: number,
-): Promise<void> {
+): LogEntry {
   const r = ctx.auth.redaction()
   const sent = ctx.meta.sent ?? ctx.request
-  const errorText =
-    result?.detected?.message ??
-    (error === undefined
-      ? null
-      : redactText(isPatchbayError(error) ? `${error.code}: ${error.message}` : String(error), r))
-  try {
-    await ctx.store.appendLog(
-      storable({
-        id: `log_${randomUUID()}`,
-        time: Date.now(),
-        connectorId: ctx.log.connectorId,
-        connectionId: ctx.log.connectionId,
-        actionId: ctx.log.actionId,
-        kind: 'request',
-        method: sent.method,
-        url: redactUrl(sent.url, r),
-        status: result?.status ?? null,
-        durationMs,
-        refreshed: ctx.meta.refreshed,
-        refreshOutcome: ctx.meta.refreshOutcome,
-        breakerState: ctx.meta.breakerState,
-        error: errorText,
-        detail: {
-          request: { headers: redactHeaders(sent.headers, r), body: requestBodyText(sent, r) },
-          ...(result
-            ? {
-                response: {
-                  headers: redactHeaders(result.headers, r),
-                  body:
-                    result.body instanceof Uint8Array
-                      ? bodySnippet(result.body, result.headers['content-type'], r)
-                      : '(streamed)',
-                },
-              }
-            : {}),
-        },
-      }),
-    )
-  } catch (err) {
-    // A log write must not fail the call it describes.
-    ctx.observer?.logFailed(err)
+  return {
+    kind: 'request',
+    connectorId: ctx.log.connectorId,
+    connectionId: ctx.log.connectionId,
+    actionId: ctx.log.actionId,
+    method: sent.method,
+    url: redactUrl(sent.url, r),
+    status: result?.status ?? null,
+    durationMs,
+    refreshed: ctx.meta.refreshed,
+    refreshOutcome: ctx.meta.refreshOutcome,
+    breakerState: ctx.meta.breakerState,
+    error:
+      result?.detected?.message ??
+      (error === undefined
+        ? null
+        : redactText(
+            isPatchbayError(error) ? `${error.code}: ${error.message}` : String(error),
+            r,
+          )),
+    detail: {
+      request: { headers: redactHeaders(sent.headers, r), body: requestBodyText(sent, r) },
+      ...(result
+        ? {
+            response: {
+              headers: redactHeaders(result.headers, r),
+              body:
+                result.body instanceof Uint8Array
+                  ? bodySnippet(result.body, result.headers['content-type'], r)
+                  : '(streamed)',
+            },
+          }
+        : {}),
+    },
   }
 }
 

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream'
 import type { Signal } from '../connector/schema.js'
 import type { PatchbayError } from '../errors.js'
 import type { OutgoingRequest } from '../lib/request.js'
-import type { Store } from '../store/store.js'
+import type { BreakerRecord, LogRecord } from '../store/store.js'
 
 /** What the pipeline needs from the connection's auth, supplied by the engine. */
 export interface AuthBinding {
@@ -39,11 +39,69 @@ export interface BreakerSettings {
   cooldownMs: number
 }
 
+/**
+ * The breaker around one call (a saved action's, or a connection's ad-hoc calls), supplied by the
+ * engine. Its state is shared by every process on the store.
+ */
+export interface BreakerPort {
+  readonly key: string
+  readonly settings: BreakerSettings
+  /** The breaker as it stands. */
+  read(): Promise<BreakerRecord | undefined>
+  /** Atomically applies a transition to the current state (read-modify-write). */
+  update(transition: (current: BreakerRecord) => BreakerRecord): Promise<BreakerRecord>
+}
+
+/**
+ * One log entry, discriminated by kind: each kind carries what it says, and the writer fills in
+ * the rest of the stored record (id, time, the columns a kind does not use). Text is redacted by
+ * whoever builds the entry.
+ */
+export type LogEntry =
+  | ({ kind: 'request' } & Pick<
+      LogRecord,
+      | 'connectorId'
+      | 'connectionId'
+      | 'actionId'
+      | 'method'
+      | 'url'
+      | 'status'
+      | 'durationMs'
+      | 'refreshed'
+      | 'refreshOutcome'
+      | 'breakerState'
+      | 'error'
+      | 'detail'
+    >)
+  | ({ kind: 'refresh' } & Pick<
+      LogRecord,
+      'connectorId' | 'connectionId' | 'durationMs' | 'refreshed' | 'refreshOutcome' | 'error'
+    >)
+  | ({ kind: 'revoke' } & Pick<LogRecord, 'connectorId' | 'connectionId' | 'error'> & {
+        detail: { revoked: boolean }
+      })
+  | ({ kind: 'webhook' } & Pick<
+      LogRecord,
+      | 'connectorId'
+      | 'connectionId'
+      | 'method'
+      | 'url'
+      | 'status'
+      | 'durationMs'
+      | 'error'
+      | 'detail'
+    >)
+
+/** Takes log entries; never throws and never makes a call wait for the database. */
+export interface LogSink {
+  write(entry: LogEntry): void
+}
+
 /** Told about each call's outcome (metrics). */
 export interface PipelineObserver {
   call(outcome: string, durationMs: number): void
   breakerOpened(): void
-  /** A log entry could not be written (the call itself goes on). */
+  /** A call's log entry could not be made (the call itself goes on). */
   logFailed(err: unknown): void
 }
 
@@ -55,14 +113,13 @@ export interface PipelineContext {
   auth: AuthBinding
   refreshOn: Signal[] | undefined
   detectOn: Signal[] | undefined
-  breakerKey: string
-  breaker: BreakerSettings
+  breaker: BreakerPort
   /** Stream the response body (proxy) instead of buffering it. */
   stream: boolean
   timeoutMs: number
-  store: Store
   observer?: PipelineObserver
   log: {
+    sink: LogSink
     connectorId: string
     connectionId: string
     actionId: string | null

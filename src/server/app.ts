@@ -104,10 +104,10 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
   app.use('/api/v1/*', refuseNul)
   app.route('/api/v1', apiRoutes(pb))
 
-  const callback = (kind: 'oauth' | 'oauth1') => async (c: Context) => {
+  const callback = (path: string) => async (c: Context) => {
     const params = new URL(c.req.url).searchParams
     try {
-      const outcome = await pb.connections.complete(kind, params)
+      const outcome = await pb.connections.complete(path, params)
       const status = outcome.connection?.status ?? 'error'
       if (outcome.returnUrl) {
         const target = new URL(outcome.returnUrl)
@@ -141,8 +141,8 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
       throw err
     }
   }
-  app.get('/oauth/callback', callback('oauth'))
-  app.get('/oauth1/callback', callback('oauth1'))
+  // Each auth type with a browser flow names the route its provider sends the browser back to.
+  for (const { path } of pb.registry.callbacks()) app.get(path, callback(path))
 
   app.all('/proxy/:id/*', requireAdmin, bodyLimit({ maxSize: 25 * 1024 * 1024 }), async (c) => {
     const id = c.req.param('id')

@@ -1,14 +1,10 @@
 /**
  * The web UI's server side: sign-in with the admin key into an HttpOnly, SameSite=Strict session
- * cookie, the built assets, and the CSP (SPEC §6, issue 7).
- *
- * Sessions live in the database (`ui_session:<sha256 of the id>` meta rows holding their expiry and
- * the hash of the admin key that opened them), so any process sharing the database accepts them,
- * and revoking or rotating that key ends them; the cookie holds only the random id.
+ * cookie (the sessions themselves are the engine's, `engine/ui-sessions.ts`: any process sharing
+ * the database accepts them), the built assets, and the CSP.
  *
  * @module
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import { extname, join, normalize, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -32,14 +28,11 @@ export interface UiBinding {
 export interface UiOptions {
   /** The built UI (default: `web/dist` two levels above this file, from `src/` or `dist/`). */
   distDir?: string
-  /** Session lifetime in seconds (default 12 hours). */
-  sessionSeconds?: number
 }
 
 const COOKIE = 'patchbay_session'
 /** `__Host-` cookies must be Secure, Path=/ and host-only: used whenever the cookie is Secure. */
 const SECURE_COOKIE = `__Host-${COOKIE}`
-const META_PREFIX = 'ui_session:'
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
 /** Paths the UI never answers with its app shell: they belong to the API and the flows. */
@@ -72,10 +65,6 @@ const CONTENT_TYPES: Record<string, string> = {
   '.webmanifest': 'application/manifest+json',
 }
 
-function hashId(id: string): string {
-  return createHash('sha256').update(id).digest('hex')
-}
-
 function originOf(url: string | undefined): string | undefined {
   if (!url) return undefined
   try {
@@ -88,7 +77,6 @@ function originOf(url: string | undefined): string | undefined {
 
 export function createUi(pb: Patchbay, options: UiOptions = {}): UiBinding {
   const distDir = options.distDir ?? fileURLToPath(new URL('../../web/dist/', import.meta.url))
-  const ttlSeconds = options.sessionSeconds ?? 12 * 60 * 60
   const routes = new Hono()
 
   const secureRequest = (c: Context): boolean =>
@@ -111,28 +99,6 @@ export function createUi(pb: Patchbay, options: UiOptions = {}): UiBinding {
   function sessionId(c: Context): string | undefined {
     const id = getCookie(c, SECURE_COOKIE) ?? getCookie(c, COOKIE)
     return id && /^[A-Za-z0-9_-]{43,128}$/.test(id) ? id : undefined
-  }
-
-  /** Whether the admin key a session was opened with still opens the API (not revoked or rotated). */
-  async function keyStillValid(keyHash: string): Promise<boolean> {
-    const digest = Buffer.from(keyHash, 'hex')
-    if (digest.length !== 32) return false
-    if (timingSafeEqual(digest, Buffer.from(hashId(pb.admin.ensureKey().key), 'hex'))) return true
-    const named = await pb.store.findAdminKey(keyHash)
-    return named !== undefined && named.revokedAt === null
-  }
-
-  async function validSession(id: string): Promise<boolean> {
-    const raw = await pb.store.getMeta(META_PREFIX + hashId(id))
-    if (!raw) return false
-    let session: { expiresAt?: unknown; keyHash?: unknown }
-    try {
-      session = JSON.parse(raw) as typeof session
-    } catch {
-      return false
-    }
-    if (typeof session.expiresAt !== 'number' || session.expiresAt <= Date.now()) return false
-    return typeof session.keyHash === 'string' && (await keyStillValid(session.keyHash))
   }
 
   function withSecurityHeaders(c: Context): void {
@@ -158,19 +124,8 @@ export function createUi(pb: Patchbay, options: UiOptions = {}): UiBinding {
     }
     const body = (await readJson(c)) as { adminKey?: unknown }
     const key = typeof body.adminKey === 'string' ? body.adminKey.trim() : ''
-    if (!key || !(await pb.admin.verify(key))) {
-      throw new PatchbayError(
-        'auth.unauthorized',
-        'that is not the admin key (printed at first start, saved in the data folder as admin.key, or PATCHBAY_ADMIN_KEY)',
-      )
-    }
-    const id = randomBytes(32).toString('base64url')
-    const expiresAt = Date.now() + ttlSeconds * 1000
-    await pb.store.setMeta(
-      META_PREFIX + hashId(id),
-      JSON.stringify({ expiresAt, keyHash: hashId(key) }),
-    )
-    writeCookie(c, id, ttlSeconds)
+    const { id, expiresAt } = await pb.uiSessions.open(key)
+    writeCookie(c, id, Math.round((expiresAt - Date.now()) / 1000))
     return c.json({ signedIn: true, expiresAt: new Date(expiresAt).toISOString() }, 201)
   })
 
@@ -178,7 +133,7 @@ export function createUi(pb: Patchbay, options: UiOptions = {}): UiBinding {
     withSecurityHeaders(c)
     c.header('cache-control', 'no-store')
     const id = sessionId(c)
-    if (!id || !(await validSession(id)))
+    if (!id || !(await pb.uiSessions.valid(id)))
       return c.json({ error: { code: 'auth.unauthorized', message: 'not signed in' } }, 401)
     return c.json({ signedIn: true })
   })
@@ -189,8 +144,7 @@ export function createUi(pb: Patchbay, options: UiOptions = {}): UiBinding {
     if (id) {
       if (!fromOwnOrigin(c))
         throw new PatchbayError('auth.forbidden_origin', 'sign out from the Patchbay UI itself')
-      // The store has no delete for meta rows: an expired record is as good as none.
-      await pb.store.setMeta(META_PREFIX + hashId(id), JSON.stringify({ expiresAt: 0 }))
+      await pb.uiSessions.close(id)
     }
     writeCookie(c, '', 0)
     return c.body(null, 204)
@@ -270,7 +224,7 @@ export function createUi(pb: Patchbay, options: UiOptions = {}): UiBinding {
   return {
     async authenticate(c) {
       const id = sessionId(c)
-      if (!id || !(await validSession(id))) return false
+      if (!id || !(await pb.uiSessions.valid(id))) return false
       // Reads too: a browser that says the request comes from another site or origin is refused
       // (defence in depth; SameSite=Strict already keeps the cookie off cross-site requests).
       const site = c.req.header('sec-fetch-site')

@@ -7,7 +7,27 @@
 import { randomUUID } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { isPatchbayError } from '../errors.js'
-import type { ConnectionRecord, ConnectorRecord, LogRecord, Store } from './store.js'
+import type { ConnectorDefinition } from '../connector/model.js'
+import type {
+  ConnectionRecord,
+  ConnectorRecord,
+  ConnectSessionRecord,
+  LogRecord,
+  Store,
+} from './store.js'
+
+export function definition(over: Partial<ConnectorDefinition> = {}): ConnectorDefinition {
+  return {
+    name: 'Acme',
+    linkName: 'acme',
+    baseUrl: 'https://api.acme.test/',
+    fields: [],
+    auth: { type: 'basic' },
+    customAction: { enabled: false },
+    actions: [],
+    ...over,
+  }
+}
 
 export function connectorRecord(over: Partial<ConnectorRecord> = {}): ConnectorRecord {
   const id = over.id ?? `cn_${randomUUID()}`
@@ -16,7 +36,7 @@ export function connectorRecord(over: Partial<ConnectorRecord> = {}): ConnectorR
     linkName: `c_${id.replace(/\W/g, '_')}`,
     name: 'Acme',
     stage: 'draft',
-    definition: { baseUrl: 'https://api.acme.test/' },
+    definition: definition(),
     secrets: null,
     createdAt: Date.now(),
     updatedAt: Date.now(),
@@ -248,7 +268,9 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
 
     it('appends logs and lists them newest first with filters and cursors', async () => {
       for (let i = 0; i < 5; i++)
-        await store.appendLog(logRecord({ connectionId: i % 2 ? 'odd' : 'even', status: 200 + i }))
+        await store.appendLogs([
+          logRecord({ connectionId: i % 2 ? 'odd' : 'even', status: 200 + i }),
+        ])
       const all = await store.listLogs({ limit: 3 })
       expect(all.items.map((l) => l.status)).toEqual([204, 203, 202])
       const rest = await store.listLogs({ limit: 3, cursor: all.nextCursor })
@@ -405,6 +427,170 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         .listAdminKeys({ limit: 2, cursor: 'garbage!' })
         .catch((e: unknown) => e)
       expect(isPatchbayError(bad, 'input.invalid')).toBe(true)
+    })
+
+    it('finds the connector of a saved action, following the connector’s writes', async () => {
+      const action = (id: string) => ({
+        id,
+        name: id,
+        method: 'GET' as const,
+        path: 'x',
+        inputs: [],
+      })
+      const c = connectorRecord({ definition: definition({ actions: [action('act_1')] }) })
+      await store.insertConnector(c)
+      expect(await store.findActionConnector('act_1')).toBe(c.id)
+      await store.updateConnector(
+        { ...c, definition: definition({ actions: [action('act_2')] }), version: 2 },
+        1,
+      )
+      expect(await store.findActionConnector('act_1')).toBeUndefined()
+      expect(await store.findActionConnector('act_2')).toBe(c.id)
+      // An update that loses its compare-and-set changes nothing, the index included.
+      await store.updateConnector(
+        { ...c, definition: definition({ actions: [action('act_3')] }), version: 3 },
+        1,
+      )
+      expect(await store.findActionConnector('act_3')).toBeUndefined()
+      await store.deleteConnector(c.id)
+      expect(await store.findActionConnector('act_2')).toBeUndefined()
+    })
+
+    it('keeps connect sessions: by token hash or id, live ones newest first, ended once', async () => {
+      const session = (i: number, over: Partial<ConnectSessionRecord> = {}) => ({
+        id: `cs_${i}`,
+        tokenHash: `hash_${i}`,
+        endUser: { id: i % 2 ? 'odd' : 'even', email: 'a@example.com' },
+        connectors: i === 0 ? null : ['cn_1'],
+        reconnect: null,
+        returnUrl: null,
+        allowedOrigin: 'https://app.test',
+        createdAt: 1000 + i,
+        expiresAt: 10_000,
+        endedAt: null,
+        endReason: null,
+        connectionIds: [],
+        ...over,
+      })
+      for (let i = 0; i < 4; i++) await store.insertConnectSession(session(i))
+      await store.insertConnectSession(session(9, { expiresAt: 1500 }))
+      expect(await store.getConnectSession('hash_1')).toEqual(session(1))
+      expect(await store.getConnectSessionById('cs_0')).toEqual(session(0))
+      const first = await store.listConnectSessions({ limit: 2, liveAt: 2000 })
+      expect(first.items.map((s) => s.id)).toEqual(['cs_3', 'cs_2'])
+      const rest = await store.listConnectSessions({
+        limit: 2,
+        liveAt: 2000,
+        cursor: first.nextCursor,
+      })
+      expect(rest.items.map((s) => s.id)).toEqual(['cs_1', 'cs_0'])
+      expect(rest.nextCursor).toBeUndefined()
+      expect(
+        (await store.listConnectSessions({ limit: 9, liveAt: 2000, endUser: 'odd' })).items.map(
+          (s) => s.id,
+        ),
+      ).toEqual(['cs_3', 'cs_1'])
+      expect(await store.endConnectSession('cs_1', 3000, 'ended')).toBe(true)
+      expect(await store.endConnectSession('cs_1', 4000, 'completed')).toBe(false)
+      expect(await store.getConnectSessionById('cs_1')).toMatchObject({
+        endedAt: 3000,
+        endReason: 'ended',
+      })
+      const added = await Promise.all(
+        ['co_a', 'co_b', 'co_a'].map((c) => store.addConnectSessionConnection('cs_2', c)),
+      )
+      expect(added.every(Boolean)).toBe(true)
+      expect((await store.getConnectSessionById('cs_2'))?.connectionIds.sort()).toEqual([
+        'co_a',
+        'co_b',
+      ])
+      expect(await store.addConnectSessionConnection('cs_missing', 'co_a')).toBeUndefined()
+    })
+
+    it('keeps end users and pages the distinct end users of connections', async () => {
+      const c = connectorRecord()
+      await store.insertConnector(c)
+      for (const [i, u] of ['u_b', 'u_a', 'u_b', 'u_c', null].entries())
+        await store.insertConnection(connectionRecord(c.id, { endUser: u, createdAt: i }))
+      const first = await store.listEndUserIds({ limit: 2 })
+      expect(first.items).toEqual(['u_a', 'u_b'])
+      const rest = await store.listEndUserIds({ limit: 2, cursor: first.nextCursor })
+      expect(rest).toEqual({ items: ['u_c'] })
+      await store.upsertEndUser({ id: 'u_a', email: 'a@x.test', displayName: null, updatedAt: 1 })
+      await store.upsertEndUser({ id: 'u_a', email: 'b@x.test', displayName: 'B', updatedAt: 2 })
+      expect(await store.getEndUser('u_a')).toEqual({
+        id: 'u_a',
+        email: 'b@x.test',
+        displayName: 'B',
+        updatedAt: 2,
+      })
+      expect(await store.deleteEndUser('u_a')).toBe(true)
+      expect(await store.getEndUser('u_a')).toBeUndefined()
+    })
+
+    it('keeps UI sessions by the hash of their id', async () => {
+      const s = { idHash: 'h1', keyHash: 'k1', createdAt: 1, expiresAt: 2 }
+      await store.insertUiSession(s)
+      expect(await store.getUiSession('h1')).toEqual(s)
+      expect(await store.deleteUiSession('h1')).toBe(true)
+      expect(await store.getUiSession('h1')).toBeUndefined()
+    })
+
+    it('purges expired rows in batches, and old logs when asked', async () => {
+      const now = 1_000_000
+      for (let i = 0; i < 3; i++) {
+        await store.insertUiSession({
+          idHash: `old${i}`,
+          keyHash: 'k',
+          createdAt: 0,
+          expiresAt: now - 1,
+        })
+        await store.appendLogs([logRecord({ time: now - 10_000 + i })])
+      }
+      await store.insertUiSession({
+        idHash: 'live',
+        keyHash: 'k',
+        createdAt: 0,
+        expiresAt: now + 1,
+      })
+      await store.appendLogs([logRecord({ time: now })])
+      await store.insertOAuthState({
+        stateHash: 'gone',
+        connectionId: 'x',
+        flow: 'f',
+        returnUrl: null,
+        sessionId: null,
+        expiresAt: now - 1,
+      })
+      const options = { now, logsBefore: now - 1000, sessionGraceMs: 0, batch: 2 }
+      expect(await store.purge(options)).toMatchObject({ logs: 2, uiSessions: 2, oauthStates: 1 })
+      expect(await store.purge(options)).toMatchObject({ logs: 1, uiSessions: 1, oauthStates: 0 })
+      expect(await store.purge(options)).toMatchObject({ logs: 0, uiSessions: 0 })
+      expect(await store.getUiSession('live')).toBeDefined()
+      expect((await store.listLogs({ limit: 10 })).items.map((l) => l.time)).toEqual([now])
+      expect(await store.purge({ ...options, logsBefore: undefined })).toMatchObject({ logs: 0 })
+    })
+
+    it('commits a write fenced by a lock only while the lock is held', async () => {
+      const c = connectorRecord()
+      await store.insertConnector(c)
+      const r = connectionRecord(c.id)
+      await store.insertConnection(r)
+      const update = (secrets: string) => ({
+        secrets,
+        expiresAt: null,
+        refreshExpiresAt: null,
+        status: 'connected' as const,
+        statusMessage: null,
+      })
+      const version = await store.withLock(`refresh:${r.id}`, 5000, (lock) =>
+        lock.updateCredentials(r.id, 1, update('pb1.fenced')),
+      )
+      expect(version).toBe(2)
+      expect(await store.getConnection(r.id)).toMatchObject({
+        secrets: 'pb1.fenced',
+        credentialsVersion: 2,
+      })
     })
 
     it('keeps meta values', async () => {

@@ -1,18 +1,21 @@
 /**
- * The storage contract. Each dialect (sqlite/, postgres/) implements it; `store.case.test.ts` is
- * the suite every implementation passes. Operations that must be atomic across processes are
- * single methods here (compare-and-set, consume, breaker transitions) rather than open
- * transactions, so both dialects can make them atomic their own way.
+ * The storage contract. One implementation of it (`sql/store.ts`) runs the same SQL on every
+ * dialect through a thin driver (`sqlite/`, `postgres/`); `store.case.ts` is the suite every
+ * dialect passes. Operations that must be atomic across processes are single methods here
+ * (compare-and-set, consume, claim, breaker transitions) rather than open transactions, so each
+ * driver can make them atomic its own way.
  *
  * Secret columns (`secrets`, `flow`) hold ciphertext sealed by the engine (`crypto.ts`); a store
  * never sees a plain secret.
  *
  * @module
  */
+import type { ConnectorDefinition, ConnectorStage } from '../connector/model.js'
 import { badCursor } from './store-errors.js'
 
-export type Stage = 'draft' | 'ready'
-export type ConnectionStatus = 'pending' | 'connected' | 'needs_reauth' | 'error'
+export type Stage = ConnectorStage
+export const CONNECTION_STATUSES = ['pending', 'connected', 'needs_reauth', 'error'] as const
+export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number]
 
 export interface ConnectorRecord {
   id: string
@@ -20,7 +23,7 @@ export interface ConnectorRecord {
   name: string
   stage: Stage
   /** The definition without secret settings. */
-  definition: Record<string, unknown>
+  definition: ConnectorDefinition
   /** Sealed JSON of the secret auth settings, or null. */
   secrets: string | null
   createdAt: number
@@ -64,13 +67,16 @@ export interface OAuthStateRecord {
   expiresAt: number
 }
 
+export const LOG_KINDS = ['request', 'refresh', 'revoke', 'connect', 'webhook'] as const
+export type LogKind = (typeof LOG_KINDS)[number]
+
 export interface LogRecord {
   id: string
   time: number
   connectorId: string | null
   connectionId: string | null
   actionId: string | null
-  kind: 'request' | 'refresh' | 'revoke' | 'connect' | 'webhook'
+  kind: LogKind
   method: string | null
   url: string | null
   status: number | null
@@ -105,7 +111,7 @@ export const SEALED_COLUMNS: readonly {
   { kind: 'oauth_state', table: 'oauth_states', id: 'state_hash', column: 'flow' },
 ]
 
-/** A named admin key (SPEC §6); only the SHA-256 of the key is stored. */
+/** A named admin key; only the SHA-256 of the key is stored. */
 export interface AdminKeyRecord {
   id: string
   name: string
@@ -125,6 +131,48 @@ export interface BreakerRecord {
   retryAt: number | null
   /** When the single half-open trial call was handed out. */
   trialAt: number | null
+}
+
+/** What an end user gave in a connect session; the id is the connections' `endUser`. */
+export interface EndUserInfo {
+  id: string
+  email?: string
+  displayName?: string
+}
+
+export interface EndUserRecord {
+  id: string
+  email: string | null
+  displayName: string | null
+  updatedAt: number
+}
+
+/** A connect session, stored under the SHA-256 of its token. */
+export interface ConnectSessionRecord {
+  id: string
+  tokenHash: string
+  endUser: EndUserInfo
+  /** Connector ids; null = every ready connector. */
+  connectors: string[] | null
+  reconnect: string | null
+  returnUrl: string | null
+  allowedOrigin: string | null
+  createdAt: number
+  expiresAt: number
+  endedAt: number | null
+  /** `ended`: by the admin (or with its end user); `completed`: a reconnect finished. */
+  endReason: 'ended' | 'completed' | null
+  /** Connections this session created (or re-authorized), in order. */
+  connectionIds: string[]
+}
+
+/** A web UI session: the cookie holds a random id; only its SHA-256 is stored. */
+export interface UiSessionRecord {
+  idHash: string
+  /** Hex SHA-256 of the admin key that opened it: revoking or rotating the key ends it. */
+  keyHash: string
+  createdAt: number
+  expiresAt: number
 }
 
 export interface Page<T> {
@@ -149,6 +197,12 @@ export interface LogFilter extends PageQuery {
   actionId?: string | undefined
 }
 
+export interface ConnectSessionFilter extends PageQuery {
+  /** Sessions live at this time (not ended, not expired). */
+  liveAt: number
+  endUser?: string | undefined
+}
+
 export interface CredentialsUpdate {
   secrets: string | null
   expiresAt: number | null
@@ -157,12 +211,51 @@ export interface CredentialsUpdate {
   statusMessage: string | null
 }
 
+/** The connection fields `updateConnection` may change (never credentials). */
+export type ConnectionPatch = Partial<
+  Pick<
+    ConnectionRecord,
+    'name' | 'status' | 'statusMessage' | 'identity' | 'refreshNotBefore' | 'refreshFailures'
+  >
+>
+
+/** What `purge` deletes: expired sessions and states, and logs older than `logsBefore`. */
+export interface PurgeOptions {
+  now: number
+  /** Logs with an earlier `time` go (retention); none when absent. */
+  logsBefore?: number | undefined
+  /** Connect sessions are kept this long after they end or expire, ms, so their link can say so. */
+  sessionGraceMs: number
+  /** Rows deleted per table per call: the caller repeats while a table had this many. */
+  batch: number
+}
+
+export type PurgeCounts = Record<
+  'logs' | 'uiSessions' | 'connectSessions' | 'oauthStates' | 'locks',
+  number
+>
+
+/** A held lock, handed to `withLock`'s callback. */
+export interface HeldLock {
+  /**
+   * `updateCredentials`, fenced by the lock: the write commits only while this holder still holds
+   * the lock, so a holder that lost it (died, or paused past its expiry while another took over)
+   * can never overwrite what the new holder wrote.
+   */
+  updateCredentials(
+    id: string,
+    expectedVersion: number,
+    update: CredentialsUpdate,
+  ): Promise<number | undefined>
+}
+
 export interface StoreCapabilities {
   /** Locks and atomic operations hold across processes sharing the database. */
   crossProcess: boolean
 }
 
 export interface Store {
+  /** `sqlite` or `postgres`; for messages only: no caller branches on it. */
   readonly dialect: string
   readonly capabilities: StoreCapabilities
   migrate(): Promise<void>
@@ -172,28 +265,23 @@ export interface Store {
   insertConnector(record: ConnectorRecord): Promise<void>
   /** Writes when `version` is still `expectedVersion`; returns whether it did. */
   updateConnector(record: ConnectorRecord, expectedVersion: number): Promise<boolean>
+  /** By id, or else by link name. */
   getConnector(idOrLinkName: string): Promise<ConnectorRecord | undefined>
-  listConnectors(query: PageQuery): Promise<Page<ConnectorRecord>>
+  listConnectors(query: PageQuery & { stage?: Stage | undefined }): Promise<Page<ConnectorRecord>>
   deleteConnector(id: string): Promise<boolean>
   countConnections(connectorId: string): Promise<number>
+  /** The connector holding a saved action (an indexed lookup, kept with the connector's writes). */
+  findActionConnector(actionId: string): Promise<string | undefined>
 
   insertConnection(record: ConnectionRecord): Promise<void>
   getConnection(id: string): Promise<ConnectionRecord | undefined>
   listConnections(filter: ConnectionFilter): Promise<Page<ConnectionRecord>>
   /** Updates descriptive fields (never credentials). */
-  updateConnection(
-    id: string,
-    patch: Partial<
-      Pick<
-        ConnectionRecord,
-        'name' | 'status' | 'statusMessage' | 'identity' | 'refreshNotBefore' | 'refreshFailures'
-      >
-    >,
-  ): Promise<boolean>
+  updateConnection(id: string, patch: ConnectionPatch): Promise<boolean>
   /**
    * Replaces credentials in one atomic write when `credentialsVersion` is still `expectedVersion`,
-   * bumping it (SPEC §7: old tokens or new, never half). Returns the new version, or undefined
-   * when another writer got there first.
+   * bumping it (old tokens or new, never half). Returns the new version, or undefined when another
+   * writer got there first.
    */
   updateCredentials(
     id: string,
@@ -213,7 +301,8 @@ export interface Store {
   /** Atomically removes and returns the state; undefined when unknown, used or expired. */
   consumeOAuthState(stateHash: string, now: number): Promise<OAuthStateRecord | undefined>
 
-  appendLog(entry: LogRecord): Promise<void>
+  /** Appends entries in one write, in order. */
+  appendLogs(entries: readonly LogRecord[]): Promise<void>
   listLogs(filter: LogFilter): Promise<Page<LogRecord>>
 
   getBreaker(key: string): Promise<BreakerRecord | undefined>
@@ -227,7 +316,7 @@ export interface Store {
    * Runs `fn` holding a named lock. Across processes when `capabilities.crossProcess`. The lock is
    * released when `fn` settles, or lapses after `ttlMs` if the holder dies.
    */
-  withLock<T>(key: string, ttlMs: number, fn: () => Promise<T>): Promise<T>
+  withLock<T>(key: string, ttlMs: number, fn: (lock: HeldLock) => Promise<T>): Promise<T>
 
   /**
    * Every sealed value (null secrets skipped), in pages ordered by kind then id, for re-sealing
@@ -256,6 +345,33 @@ export interface Store {
   /** Marks a key revoked (keeping the first revocation time); false when no key has this id. */
   revokeAdminKey(id: string, at: number): Promise<boolean>
 
+  insertConnectSession(record: ConnectSessionRecord): Promise<void>
+  getConnectSession(tokenHash: string): Promise<ConnectSessionRecord | undefined>
+  getConnectSessionById(id: string): Promise<ConnectSessionRecord | undefined>
+  /** Live sessions, newest first. */
+  listConnectSessions(filter: ConnectSessionFilter): Promise<Page<ConnectSessionRecord>>
+  /** Ends a session not yet ended; false when it was already ended, or unknown. */
+  endConnectSession(id: string, at: number, reason: 'ended' | 'completed'): Promise<boolean>
+  /** Appends a connection id to a session's list (once); returns the session after. */
+  addConnectSessionConnection(
+    id: string,
+    connectionId: string,
+  ): Promise<ConnectSessionRecord | undefined>
+
+  /** Keeps what an end user last gave (email, display name). */
+  upsertEndUser(record: EndUserRecord): Promise<void>
+  getEndUser(id: string): Promise<EndUserRecord | undefined>
+  deleteEndUser(id: string): Promise<boolean>
+  /** The distinct `endUser` ids of connections, in id order. */
+  listEndUserIds(query: PageQuery): Promise<Page<string>>
+
+  insertUiSession(record: UiSessionRecord): Promise<void>
+  getUiSession(idHash: string): Promise<UiSessionRecord | undefined>
+  deleteUiSession(idHash: string): Promise<boolean>
+
+  /** Deletes expired rows, at most `batch` per table; short transactions, never a long lock. */
+  purge(options: PurgeOptions): Promise<PurgeCounts>
+
   getMeta(key: string): Promise<string | undefined>
   setMeta(key: string, value: string): Promise<void>
 }
@@ -282,39 +398,18 @@ export function decodeCursor(cursor: string | undefined): (string | number)[] | 
   return undefined
 }
 
-/**
- * `listSealed` for any dialect: walks `SEALED_COLUMNS` in order from the cursor's `[kind, id]`,
- * asking `select` for up to `limit` rows of one table with an id after `afterId` (ascending).
- */
-export async function pageSealed(
-  query: PageQuery,
-  select: (
-    where: (typeof SEALED_COLUMNS)[number],
-    afterId: string | undefined,
-    limit: number,
-  ) => Promise<{ id: string; sealed: string }[]>,
-): Promise<Page<SealedValue>> {
-  let start = 0
-  let afterId: string | undefined
-  if (query.cursor) {
-    const parts = decodeCursor(query.cursor)
-    const [kind, id] = parts ?? []
-    start = SEALED_COLUMNS.findIndex((c) => c.kind === kind)
-    if (parts?.length !== 2 || start < 0 || typeof id !== 'string') throw badCursor()
-    afterId = id
-  }
-  const items: SealedValue[] = []
-  for (let i = start; i < SEALED_COLUMNS.length && items.length <= query.limit; i++) {
-    const where = SEALED_COLUMNS[i]!
-    const rows = await select(
-      where,
-      i === start ? afterId : undefined,
-      query.limit + 1 - items.length,
+/** A cursor of the given shape (`'n'` a safe integer, `'s'` a string), or a 400. */
+export function readCursor(
+  cursor: string | undefined,
+  shape: string,
+): (string | number)[] | undefined {
+  if (cursor === undefined) return undefined
+  const parts = decodeCursor(cursor)
+  const ok =
+    parts?.length === shape.length &&
+    [...shape].every((t, i) =>
+      t === 'n' ? Number.isSafeInteger(parts[i]) : typeof parts[i] === 'string',
     )
-    for (const r of rows) items.push({ kind: where.kind, id: r.id, sealed: r.sealed })
-  }
-  if (items.length <= query.limit) return { items }
-  const page = items.slice(0, query.limit)
-  const last = page[page.length - 1]!
-  return { items: page, nextCursor: encodeCursor([last.kind, last.id]) }
+  if (!ok) throw badCursor()
+  return parts
 }

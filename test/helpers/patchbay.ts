@@ -5,9 +5,11 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { readFileSync } from 'node:fs'
+import Database from 'better-sqlite3'
 import pg from 'pg'
 import { createPatchbay, type Patchbay, type PatchbayOptions } from '../../src/index.js'
 import { startServer, type RunningServer } from '../../src/server/serve.js'
+import { createSqliteStore } from '../../src/store/sqlite/store.js'
 import type { Store } from '../../src/store/store.js'
 import {
   createTestPostgresStore,
@@ -35,6 +37,8 @@ export interface TestPatchbay {
   url: string
   adminKey: string
   dataDir: string
+  /** The store the server runs on (tests read and write it directly). */
+  store: Store
   /** The PostgreSQL schema, when on PostgreSQL. */
   schema: string | undefined
   api<T = any>(
@@ -54,11 +58,17 @@ export async function startTestPatchbay(
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'patchbay-test-'))
   let ownStore: Store | undefined
   let schema: string | undefined
-  if (storeKind === 'postgres' && !options.store) {
-    schema = testSchemaName()
-    ownStore = await createTestPostgresStore({ schema })
+  if (!options.store) {
+    if (storeKind === 'postgres') {
+      schema = testSchemaName()
+      ownStore = await createTestPostgresStore({ schema })
+    } else {
+      ownStore = createSqliteStore({ filename: join(dataDir, 'patchbay.db') })
+      await ownStore.migrate()
+    }
     options = { ...options, store: ownStore }
   }
+  const store = options.store!
   const adminKey = 'test-admin-key-0123456789'
   // The public URL is only known once the server listens; OAuth tests pass their own.
   const pb = await createPatchbay({
@@ -104,6 +114,7 @@ export async function startTestPatchbay(
     url: server.url,
     adminKey,
     dataDir,
+    store,
     schema,
     api,
     async close() {
@@ -117,7 +128,7 @@ export async function startTestPatchbay(
 
 /** Whether `needle` appears anywhere in the stored bytes (SQLite files, or every PostgreSQL row). */
 export async function storeContains(t: TestPatchbay, needle: string): Promise<boolean> {
-  if (t.pb.store.dialect === 'sqlite') {
+  if (t.store.dialect === 'sqlite') {
     return ['patchbay.db', 'patchbay.db-wal'].some((f) => {
       try {
         return readFileSync(join(t.dataDir, f)).includes(needle)
@@ -142,6 +153,41 @@ export async function storeContains(t: TestPatchbay, needle: string): Promise<bo
       if (hit.rowCount) return true
     }
     return false
+  } finally {
+    await client.end()
+  }
+}
+
+/**
+ * Runs one SQL statement (`?` placeholders) on a test server's own database, behind its back:
+ * the rows it answers and how many it changed.
+ */
+export async function runSql(
+  t: Pick<TestPatchbay, 'store' | 'dataDir' | 'schema'>,
+  sql: string,
+  args: unknown[] = [],
+): Promise<{ rows: Record<string, unknown>[]; changes: number }> {
+  if (t.store.dialect === 'sqlite') {
+    const db = new Database(join(t.dataDir, 'patchbay.db'))
+    try {
+      db.pragma('busy_timeout = 5000')
+      const stmt = db.prepare(sql)
+      if (stmt.reader) return { rows: stmt.all(...args) as Record<string, unknown>[], changes: 0 }
+      return { rows: [], changes: stmt.run(...args).changes }
+    } finally {
+      db.close()
+    }
+  }
+  const client = new pg.Client({ connectionString: await postgresTestUrl() })
+  await client.connect()
+  try {
+    if (t.schema) await client.query(`SET search_path TO "${t.schema}"`)
+    let i = 0
+    const res = await client.query(
+      sql.replace(/\?/g, () => `$${++i}`),
+      args,
+    )
+    return { rows: res.rows as Record<string, unknown>[], changes: res.rowCount ?? 0 }
   } finally {
     await client.end()
   }

@@ -55,8 +55,8 @@ describe('the UI session', () => {
   it('keeps sessions in the database as a hash, never the id itself', async () => {
     const id = cookie.split('=')[1]!
     const hash = createHash('sha256').update(id).digest('hex')
-    const stored = JSON.parse((await t.pb.store.getMeta(`ui_session:${hash}`))!)
-    expect(stored.expiresAt).toBeGreaterThan(Date.now())
+    const stored = await t.store.getUiSession(hash)
+    expect(stored?.expiresAt).toBeGreaterThan(Date.now())
     expect(await storeContains(t, id)).toBe(false)
   })
 

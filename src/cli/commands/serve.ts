@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
-import { createPatchbay } from '../../index.js'
+import { createPatchbay, type Patchbay } from '../../index.js'
 import { startServer } from '../../server/serve.js'
 
 export function registerServe(program: Command, version: string): void {
@@ -32,7 +32,7 @@ export function registerServe(program: Command, version: string): void {
       const admin = pb.admin.ensureKey()
       const seeded = await seedExample(pb, publicUrl)
       const lines = [
-        `Patchbay ${version} is running at ${publicUrl}  (store: ${pb.store.dialect}, data: ${pb.dataDir})`,
+        `Patchbay ${version} is running at ${publicUrl}  (store: ${pb.storeDialect}, data: ${pb.dataDir})`,
         admin.generated
           ? `Admin key (shown once; also saved in ${admin.file}):\n  ${admin.key}`
           : admin.file
@@ -58,12 +58,8 @@ export function registerServe(program: Command, version: string): void {
 }
 
 /** On an empty database, adds the demo connector, pointed at this server's built-in demo API. */
-async function seedExample(
-  pb: Awaited<ReturnType<typeof createPatchbay>>,
-  publicUrl: string,
-): Promise<string | undefined> {
-  if ((await pb.store.getMeta('example_seeded')) !== undefined) return undefined
-  await pb.store.setMeta('example_seeded', new Date().toISOString())
+async function seedExample(pb: Patchbay, publicUrl: string): Promise<string | undefined> {
+  if (!(await pb.seedOnce('example'))) return undefined
   if ((await pb.connectors.list({ limit: 1 })).items.length > 0) return undefined
   const def = JSON.parse(
     readFileSync(new URL('../../../examples/demo.json', import.meta.url), 'utf8'),

@@ -8,11 +8,17 @@
  * its own, so lock holders can never starve the queries their `fn` runs (a holder waiting for a
  * query client while every client holds a lock would deadlock).
  *
+ * Writes fenced by the lock run on the lock's own session: PostgreSQL runs a session's statements
+ * one after another, so the lock is released only after such a write has committed or failed. A
+ * holder that dies mid-write can never leave the lock free while its write may still commit.
+ *
  * @see https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
  * @module
  */
 import { createHash } from 'node:crypto'
 import type { Pool, PoolClient } from 'pg'
+import type { Locks } from '../sql/store.js'
+import { dbOnClient } from './driver.js'
 
 /**
  * The advisory-lock id for `name` in `namespace`: the first 64 bits of a SHA-256, as the signed
@@ -27,14 +33,10 @@ export function advisoryLockId(namespace: string, name: string): string {
     .toString()
 }
 
-export interface AdvisoryLocks {
-  withLock<T>(key: string, fn: () => Promise<T>): Promise<T>
-}
-
-export function createAdvisoryLocks(pool: Pool, namespace: string): AdvisoryLocks {
+export function createAdvisoryLocks(pool: Pool, namespace: string): Locks {
   const queued = new Map<string, Promise<unknown>>()
 
-  const holdSession = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+  const holdSession: Locks['withLock'] = async (key, _ttlMs, fn) => {
     const id = advisoryLockId(namespace, key)
     const client: PoolClient = await pool.connect()
     // A checked-out client has no error listener; a session cut while fn runs (which also
@@ -52,7 +54,7 @@ export function createAdvisoryLocks(pool: Pool, namespace: string): AdvisoryLock
       throw err
     }
     try {
-      return await fn()
+      return await fn({ db: dbOnClient(client) })
     } finally {
       let broken: Error | boolean | undefined = lost
       if (!broken) {
@@ -67,7 +69,7 @@ export function createAdvisoryLocks(pool: Pool, namespace: string): AdvisoryLock
   }
 
   return {
-    async withLock(key, fn) {
+    async withLock(key, ttlMs, fn) {
       const previous = queued.get(key) ?? Promise.resolve()
       let done!: () => void
       const mine = new Promise<void>((resolve) => (done = resolve))
@@ -75,7 +77,7 @@ export function createAdvisoryLocks(pool: Pool, namespace: string): AdvisoryLock
       queued.set(key, chained)
       await previous
       try {
-        return await holdSession(key, fn)
+        return await holdSession(key, ttlMs, fn)
       } finally {
         done()
         if (queued.get(key) === chained) queued.delete(key)

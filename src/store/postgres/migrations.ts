@@ -2,12 +2,16 @@
  * PostgreSQL schema, one entry per version; `patchbay_migrations` records which versions a
  * database has. Same tables as the SQLite schema, with PostgreSQL types: BIGINT for epoch-ms
  * times (parsed back to `number` by the store's int8 parser), JSONB for JSON documents, BOOLEAN
- * for flags. No `locks` table: `withLock` uses advisory locks.
+ * for flags. No `locks` table: `withLock` uses advisory locks. Data steps are shared (`../sql/`).
  *
  * @module
  */
-export const POSTGRES_MIGRATIONS: string[] = [
-  `
+import type { Migration } from '../sql/db.js'
+import { upgradeToV3 } from '../sql/upgrade-v3.js'
+
+export const POSTGRES_MIGRATIONS: Migration[] = [
+  {
+    sql: `
   CREATE TABLE connectors (
     id TEXT PRIMARY KEY,
     link_name TEXT NOT NULL,
@@ -86,8 +90,10 @@ export const POSTGRES_MIGRATIONS: string[] = [
     value TEXT NOT NULL
   );
   `,
-  // 2: named admin keys, stored as SHA-256 hashes (SPEC §6).
-  `
+  },
+  // 2: named admin keys, stored as SHA-256 hashes.
+  {
+    sql: `
   CREATE TABLE admin_keys (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -98,4 +104,51 @@ export const POSTGRES_MIGRATIONS: string[] = [
   );
   CREATE INDEX admin_keys_created ON admin_keys (created_at, id);
   `,
+  },
+  // 3: connect sessions, end users and UI sessions in tables of their own (they were JSON rows in
+  // meta), and an index from a saved action to its connector.
+  {
+    sql: `
+  CREATE TABLE connect_sessions (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL,
+    end_user TEXT NOT NULL,
+    end_user_email TEXT,
+    end_user_display_name TEXT,
+    connectors JSONB,
+    reconnect TEXT,
+    return_url TEXT,
+    allowed_origin TEXT,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    ended_at BIGINT,
+    end_reason TEXT,
+    connection_ids JSONB NOT NULL,
+    CONSTRAINT connect_sessions_token_hash_key UNIQUE (token_hash)
+  );
+  CREATE INDEX connect_sessions_live ON connect_sessions (ended_at, expires_at);
+  CREATE INDEX connect_sessions_end_user ON connect_sessions (end_user);
+  CREATE INDEX connect_sessions_created ON connect_sessions (created_at, id);
+  CREATE TABLE end_users (
+    id TEXT PRIMARY KEY,
+    email TEXT,
+    display_name TEXT,
+    updated_at BIGINT NOT NULL
+  );
+  CREATE TABLE ui_sessions (
+    id_hash TEXT PRIMARY KEY,
+    key_hash TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+  );
+  CREATE INDEX ui_sessions_expires ON ui_sessions (expires_at);
+  CREATE TABLE connector_actions (
+    action_id TEXT PRIMARY KEY,
+    connector_id TEXT NOT NULL REFERENCES connectors (id)
+  );
+  CREATE INDEX connector_actions_connector ON connector_actions (connector_id);
+  CREATE INDEX oauth_states_expires ON oauth_states (expires_at);
+  `,
+    data: upgradeToV3,
+  },
 ]

@@ -1,10 +1,16 @@
 /**
  * SQLite schema, one entry per version; `PRAGMA user_version` records how far a database is.
+ * Twin of the PostgreSQL schema (`../postgres/migrations.ts`) with SQLite's types; data steps are
+ * shared (`../sql/`).
  *
  * @module
  */
-export const SQLITE_MIGRATIONS: string[] = [
-  `
+import type { Migration } from '../sql/db.js'
+import { upgradeToV3 } from '../sql/upgrade-v3.js'
+
+export const SQLITE_MIGRATIONS: Migration[] = [
+  {
+    sql: `
   CREATE TABLE connectors (
     id TEXT PRIMARY KEY,
     link_name TEXT NOT NULL UNIQUE,
@@ -83,8 +89,10 @@ export const SQLITE_MIGRATIONS: string[] = [
     value TEXT NOT NULL
   );
   `,
-  // 2: named admin keys, stored as SHA-256 hashes (SPEC §6).
-  `
+  },
+  // 2: named admin keys, stored as SHA-256 hashes.
+  {
+    sql: `
   CREATE TABLE admin_keys (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -94,4 +102,52 @@ export const SQLITE_MIGRATIONS: string[] = [
   );
   CREATE INDEX admin_keys_created ON admin_keys(created_at, id);
   `,
+  },
+  // 3: connect sessions, end users and UI sessions in tables of their own (they were JSON rows in
+  // meta), and an index from a saved action to its connector.
+  {
+    sql: `
+  CREATE TABLE connect_sessions (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    end_user TEXT NOT NULL,
+    end_user_email TEXT,
+    end_user_display_name TEXT,
+    connectors TEXT,
+    reconnect TEXT,
+    return_url TEXT,
+    allowed_origin TEXT,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    end_reason TEXT,
+    connection_ids TEXT NOT NULL
+  );
+  CREATE INDEX connect_sessions_live ON connect_sessions(ended_at, expires_at);
+  CREATE INDEX connect_sessions_end_user ON connect_sessions(end_user);
+  CREATE INDEX connect_sessions_created ON connect_sessions(created_at, id);
+  CREATE TABLE end_users (
+    id TEXT PRIMARY KEY,
+    email TEXT,
+    display_name TEXT,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE ui_sessions (
+    id_hash TEXT PRIMARY KEY,
+    key_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX ui_sessions_expires ON ui_sessions(expires_at);
+  CREATE TABLE connector_actions (
+    action_id TEXT PRIMARY KEY,
+    connector_id TEXT NOT NULL REFERENCES connectors(id)
+  );
+  CREATE INDEX connector_actions_connector ON connector_actions(connector_id);
+  CREATE INDEX connections_created ON connections(created_at, id);
+  CREATE INDEX oauth_states_expires ON oauth_states(expires_at);
+  CREATE INDEX oauth_states_connection ON oauth_states(connection_id);
+  `,
+    data: upgradeToV3,
+  },
 ]

@@ -1,0 +1,42 @@
+/**
+ * A connector as it is stored and run: the validated definition with its defaults applied. Secret
+ * auth settings are kept apart (sealed in the store's `secrets` column), so `auth` never holds one.
+ *
+ * @module
+ */
+import type { CustomAction, FieldDefinition, Signal } from './schema.js'
+
+export type ConnectorStage = 'draft' | 'ready'
+
+/** The auth settings as stored: the scheme's own settings plus the common keys. */
+export interface StoredAuth extends Record<string, unknown> {
+  type: string
+  refreshOn?: Signal[]
+  detectOn?: Signal[]
+  extra?: { headers?: Record<string, string>; query?: Record<string, string> }
+}
+
+export interface ConnectorDefinition {
+  name: string
+  linkName: string
+  description?: string
+  logo?: string
+  baseUrl: string
+  allowedOrigins?: string[]
+  fields: FieldDefinition[]
+  auth: StoredAuth
+  customAction: { enabled: boolean; help?: Record<string, unknown> }
+  actions: CustomAction[]
+  breaker?: { threshold: number; cooldownSeconds: number }
+  identity?: { method: string; path: string; valuePath: string }
+  /** `code`: loaded from `PATCHBAY_CONNECTORS_DIR`; the API may not change or delete it. */
+  source?: 'code'
+  /** The last successful test request (`AuthScheme.test`), for the settings it tested. */
+  authTest?: AuthTestRecord
+}
+
+export interface AuthTestRecord {
+  /** SHA-256 of the non-secret settings tested (changed secrets drop the record instead). */
+  settingsHash: string
+  testedAt: string
+}

@@ -1,0 +1,260 @@
+/**
+ * The composition root: `createPatchbay` opens the store and the keys, builds every service with
+ * the collaborators it declares, and answers the `Patchbay` interface (`patchbay.ts`).
+ *
+ * @module
+ */
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { createBuiltinRegistry } from '../auth/builtin.js'
+import type { AuthRegistry } from '../auth/scheme.js'
+import { listQuerySchema } from '../connector/schema.js'
+import { PatchbayError, invalidInput, isPatchbayError } from '../errors.js'
+import { createHttpClient } from '../lib/http-client.js'
+import { createLogger } from '../lib/logger.js'
+import { createMetrics } from '../lib/metrics.js'
+import { createGuardedAgent } from '../lib/network.js'
+import { createPipeline } from '../pipeline/index.js'
+import { createKeyring, createSecretBox, staticKeyring } from '../store/crypto.js'
+import { openStore } from '../store/open.js'
+import type { PageQuery } from '../store/store.js'
+import { createActionService } from './actions.js'
+import { createAdminKeys } from './admin.js'
+import { createAuthBinder } from './auth-binding.js'
+import { createAuthTest } from './auth-test.js'
+import { startBackground } from './background.js'
+import { createBreakers } from './breakers.js'
+import { loadCodeConnectors, upsertCodeConnector } from './code-connectors.js'
+import { createConnectPage } from './connect-page.js'
+import { createConnectSessions } from './connect-sessions.js'
+import { createConnectionFlows } from './connection-flows.js'
+import { createConnectionSecrets } from './connection-secrets.js'
+import { createConnectionService } from './connections.js'
+import { createConnectorRepository } from './connector-repository.js'
+import { createConnectorViews } from './connector-views.js'
+import { createConnectorService } from './connectors.js'
+import type { EngineContext } from './context.js'
+import { createEndUserService } from './end-users.js'
+import { createEngineEvents } from './events.js'
+import { createExecutor } from './executor.js'
+import { createIdentityProbe } from './identity.js'
+import { toFieldIssues } from './issues.js'
+import { createLogWriter } from './log-writer.js'
+import type { Patchbay, PatchbayOptions, PageInput } from './patchbay.js'
+import { createRefresher } from './refresher.js'
+import { createRequestService } from './requests.js'
+import { rotateSecrets } from './rotation.js'
+import { createUiSessions } from './ui-sessions.js'
+import { checkWebhookOptions, createWebhookSender, webhookOptionsFromEnv } from './webhooks.js'
+
+function pageQuery(q: PageInput): PageQuery {
+  const parsed = listQuerySchema.safeParse({ limit: q.limit, cursor: q.cursor })
+  if (!parsed.success) throw invalidInput(toFieldIssues(parsed.error))
+  return parsed.data
+}
+
+export async function createPatchbay(options: PatchbayOptions = {}): Promise<Patchbay> {
+  const env = options.env ?? process.env
+  const dataDir = resolve(options.dataDir ?? env.PATCHBAY_DATA_DIR ?? '.patchbay')
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  const webhook =
+    options.webhook === false ? undefined : (options.webhook ?? webhookOptionsFromEnv(env))
+  if (webhook) checkWebhookOptions(webhook)
+  // Code connectors first: their auth types join the registry, read lazily by their schemes.
+  const connectorsDir = options.connectorsDir ?? env.PATCHBAY_CONNECTORS_DIR
+  const code = connectorsDir ? await loadCodeConnectors(connectorsDir, () => registry) : []
+  const registry: AuthRegistry = createBuiltinRegistry([
+    ...(options.schemes ?? []),
+    ...code.map((c) => c.scheme),
+  ])
+  const store =
+    options.store ??
+    (await openStore({
+      dataDir,
+      databaseUrl: options.databaseUrl ?? env.PATCHBAY_DATABASE_URL,
+      databaseSchema: env.PATCHBAY_DATABASE_SCHEMA,
+    }))
+  // Key files are re-read when `patchbay secrets rotate` replaces them (crypto.ts).
+  const keyring = options.secretKeys
+    ? staticKeyring(options.secretKeys)
+    : createKeyring(dataDir, env)
+  const box = createSecretBox(keyring)
+  const allowPrivate =
+    options.allowPrivateNetwork ?? /^(1|true|yes)$/i.test(env.PATCHBAY_ALLOW_PRIVATE_NETWORK ?? '')
+  const allowEndpoints = new Set(options.allowEndpoints ?? [])
+  const dispatcher = options.dispatcher ?? createGuardedAgent({ allowPrivate, allowEndpoints })
+  const timeoutMs = options.timeoutMs ?? 30_000
+  const logger = options.logger ?? createLogger(env)
+  const now = Date.now
+
+  const ctx: EngineContext = {
+    store,
+    box,
+    registry,
+    publicUrl: options.publicUrl ?? env.PATCHBAY_PUBLIC_URL ?? 'http://127.0.0.1:4000',
+    http: createHttpClient({ dispatcher, timeoutMs }),
+    now,
+    timeoutMs,
+    metrics: createMetrics({ defaultMetrics: options.defaultMetrics ?? false }),
+    logger,
+    events: createEngineEvents((err) =>
+      logger.error({ err }, 'a connection event listener failed'),
+    ),
+    log: createLogWriter(store, logger, now),
+  }
+
+  const breakers = createBreakers(store)
+  const repository = createConnectorRepository(store, box, registry)
+  const connectorViews = createConnectorViews(store, registry, repository, breakers)
+  const connectors = createConnectorService(ctx, repository, connectorViews)
+  const testAuth = createAuthTest(ctx, repository)
+  const secretBox = createConnectionSecrets(ctx)
+  const refresher = createRefresher(ctx, repository, secretBox)
+  const bindAuth = createAuthBinder(ctx, secretBox, refresher)
+  const executor = createExecutor(ctx, createPipeline(dispatcher), secretBox, bindAuth, breakers)
+  const connections = createConnectionService(ctx, repository, secretBox, refresher, breakers)
+  const sessions = createConnectSessions(ctx)
+  const flows = createConnectionFlows(
+    ctx,
+    repository,
+    connections,
+    secretBox,
+    createIdentityProbe(executor, secretBox),
+    sessions.guard,
+  )
+  const connectPage = createConnectPage(ctx, repository, secretBox, flows, sessions, {
+    name: (options.brand?.name ?? env.PATCHBAY_BRAND_NAME)?.trim() || null,
+    logoUrl: (options.brand?.logoUrl ?? env.PATCHBAY_BRAND_LOGO_URL)?.trim() || null,
+  })
+  const requests = createRequestService(store, repository, executor)
+  const actions = createActionService(store, repository, executor, breakers)
+  const endUsers = createEndUserService(store, connections, sessions)
+  const admin = createAdminKeys(store, dataDir, env)
+  const uiSessions = createUiSessions(store, admin, now, options.uiSessionSeconds ?? 12 * 60 * 60)
+  const webhooks = webhook
+    ? createWebhookSender({ http: ctx.http, log: ctx.log, logger, now }, webhook)
+    : undefined
+  if (webhooks) ctx.events.on((event) => webhooks.send(event))
+
+  for (const c of code) {
+    try {
+      await upsertCodeConnector(ctx, repository, c.definition)
+    } catch (err) {
+      if (!options.store) await store.close()
+      throw new PatchbayError(
+        'connector.invalid',
+        `code connector ${c.file}: ${(err as Error).message}`,
+        isPatchbayError(err) ? { details: err.details, cause: err } : { cause: err },
+      )
+    }
+  }
+
+  const background = startBackground(
+    { store, refresher, secretBox, logger, now },
+    {
+      refreshIntervalMs: options.refreshIntervalMs ?? 30_000,
+      purgeIntervalMs: options.purgeIntervalMs ?? 10 * 60_000,
+      logRetentionDays: options.logRetentionDays ?? Number(env.PATCHBAY_LOG_RETENTION_DAYS ?? 30),
+    },
+  )
+
+  return {
+    dataDir,
+    storeDialect: store.dialect,
+    registry,
+    codeConnectors: code.map((c) => c.linkName),
+    get publicUrl() {
+      return ctx.publicUrl
+    },
+    setPublicUrl(url) {
+      ctx.publicUrl = url.replace(/\/$/, '')
+    },
+    connectors: {
+      create: connectors.create,
+      list: (query = {}) => connectors.list(pageQuery(query)),
+      get: connectors.get,
+      update: connectors.update,
+      ready: connectors.ready,
+      delete: connectors.delete,
+      testAuth,
+    },
+    connections: {
+      create: (input) => flows.create(input),
+      reconnect: (id, input = {}) => flows.reconnect(id, input),
+      get: connections.get,
+      list: (filter = {}) => connections.list({ ...filter, ...pageQuery(filter) }),
+      delete: connections.delete,
+      test: requests.test,
+      refresh: connections.refresh,
+      request: requests.request,
+      proxy: requests.proxy,
+      async complete(path, params) {
+        const outcome = await flows.complete(path, params)
+        await sessions
+          .flowCompleted(outcome)
+          .catch((err: unknown) => logger.error({ err }, 'could not end a connect session'))
+        return outcome
+      },
+      resetBreaker: connections.resetBreaker,
+    },
+    actions,
+    logs: {
+      async list(filter = {}) {
+        // This process's own entries first: a call's log line is readable once it answered.
+        await ctx.log.flush()
+        const page = await store.listLogs({
+          ...pageQuery(filter),
+          connectorId: filter.connector,
+          connectionId: filter.connection,
+          actionId: filter.action,
+        })
+        return {
+          ...page,
+          items: page.items.map((l) => ({ ...l, time: new Date(l.time).toISOString() })),
+        }
+      },
+    },
+    admin,
+    uiSessions,
+    createConnectSession: sessions.create,
+    connectSessions: { create: sessions.create, list: sessions.list, delete: sessions.delete },
+    connectPage,
+    endUsers: {
+      list: (query = {}) => endUsers.list(pageQuery(query)),
+      get: endUsers.get,
+      delete: endUsers.delete,
+    },
+    webhooks: { idle: () => webhooks?.idle() ?? Promise.resolve() },
+    secrets: {
+      rotate: (rotateOptions) => rotateSecrets({ store, keyring, box, dataDir }, rotateOptions),
+    },
+    refreshDue: background.refreshDue,
+    purge: background.purge,
+    async seedOnce(name) {
+      const key = `${name}_seeded`
+      if ((await store.getMeta(key)) !== undefined) return false
+      await store.setMeta(key, new Date(now()).toISOString())
+      return true
+    },
+    metrics: ctx.metrics,
+    logger,
+    async ready() {
+      try {
+        await store.getMeta('ready_probe')
+        return true
+      } catch {
+        return false
+      }
+    },
+    allowEndpoint(endpoint) {
+      allowEndpoints.add(endpoint)
+    },
+    async close() {
+      background.stop()
+      await webhooks?.close()
+      await ctx.log.close()
+      if (!options.dispatcher) await (dispatcher as { close?: () => Promise<void> }).close?.()
+      if (!options.store) await store.close()
+    },
+  }
+}

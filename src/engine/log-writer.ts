@@ -1,0 +1,116 @@
+/**
+ * The one place log entries are written. Every kind (a call, a refresh, a revoke, a webhook
+ * delivery) arrives as a `LogEntry`; the writer gives it an id and a time, makes its text storable
+ * and appends it in batches, bounded in time and in count, so a call never waits for its log
+ * line. `flush()` writes what is queued (reads of the logs do it first, so a process reads its own
+ * writes) and `close()` flushes before the store closes.
+ *
+ * @module
+ */
+import { randomUUID } from 'node:crypto'
+import type { Logger } from '../lib/logger.js'
+import type { LogEntry, LogSink } from '../pipeline/index.js'
+import type { LogRecord, Store } from '../store/store.js'
+
+export interface LogWriter extends LogSink {
+  /** Writes every entry queued so far. Never throws. */
+  flush(): Promise<void>
+  /** Flushes, then takes no more entries. */
+  close(): Promise<void>
+}
+
+export interface LogWriterOptions {
+  /** Entries queued before a write starts at once. Default 200. */
+  maxBatch?: number
+  /** How long an entry may wait for its batch, ms. Default 25. */
+  maxDelayMs?: number
+  /** Entries held at most while the store cannot be written; older ones are dropped. Default 10,000. */
+  maxQueued?: number
+}
+
+/** Text from upstreams may hold NULs or lone surrogates, which PostgreSQL cannot store. */
+function storable<T>(value: T): T {
+  if (typeof value === 'string') return value.toWellFormed().replaceAll('\u0000', '\uFFFD') as T
+  if (Array.isArray(value)) return value.map(storable) as T
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [storable(k), storable(v)]),
+    ) as T
+  }
+  return value
+}
+
+/** The stored record of an entry: the columns its kind does not use are empty. */
+export function toLogRecord(entry: LogEntry, time: number): LogRecord {
+  return storable({
+    id: `log_${randomUUID()}`,
+    time,
+    actionId: null,
+    method: null,
+    url: null,
+    status: null,
+    durationMs: null,
+    refreshed: false,
+    refreshOutcome: null,
+    breakerState: null,
+    detail: null,
+    ...entry,
+  })
+}
+
+export function createLogWriter(
+  store: Store,
+  logger: Logger,
+  now: () => number,
+  options: LogWriterOptions = {},
+): LogWriter {
+  const maxBatch = options.maxBatch ?? 200
+  const maxDelayMs = options.maxDelayMs ?? 25
+  const maxQueued = options.maxQueued ?? 10_000
+  const queue: LogRecord[] = []
+  let timer: NodeJS.Timeout | undefined
+  let chain: Promise<void> = Promise.resolve()
+  let closed = false
+
+  async function writeOut(): Promise<void> {
+    while (queue.length) {
+      const batch = queue.slice(0, maxBatch)
+      try {
+        await store.appendLogs(batch)
+        queue.splice(0, batch.length)
+      } catch (err) {
+        // Kept for the next flush; a store that stays down drops the oldest beyond maxQueued.
+        logger.error({ err, entries: batch.length }, 'could not write log entries')
+        if (queue.length > maxQueued) queue.splice(0, queue.length - maxQueued)
+        return
+      }
+    }
+  }
+
+  function flush(): Promise<void> {
+    if (timer) {
+      clearTimeout(timer)
+      timer = undefined
+    }
+    // One write at a time, in order: a flush while one runs waits for it, then writes the rest.
+    chain = chain.then(writeOut)
+    return chain
+  }
+
+  return {
+    write(entry) {
+      if (closed) return
+      queue.push(toLogRecord(entry, now()))
+      if (queue.length >= maxBatch) void flush()
+      else if (!timer) {
+        timer = setTimeout(() => void flush(), maxDelayMs)
+        timer.unref()
+      }
+    },
+    flush,
+    async close() {
+      await flush()
+      closed = true
+    },
+  }
+}

@@ -1,0 +1,575 @@
+/**
+ * The `Store`, written once in SQL that SQLite and PostgreSQL both run, over a dialect's driver
+ * (`Db`). Where the dialects differ the code asks the `Dialect`'s capabilities, never its name;
+ * locks are the one part each dialect implements itself (`Locks`).
+ *
+ * @module
+ */
+import type { ConnectSessionRecord, HeldLock, Page, SealedValue, Store } from '../store.js'
+import { emptyBreaker, encodeCursor, readCursor, SEALED_COLUMNS } from '../store.js'
+import { badCursor, linkNameTaken } from '../store-errors.js'
+import type { Db, Dialect, Row } from './db.js'
+import {
+  adminKeyRow,
+  CONNECTION_UPDATE_COLUMNS,
+  connectionRow,
+  connectorRow,
+  connectSessionRow,
+  endUserRow,
+  insertSql,
+  logRow,
+  oauthStateRow,
+  toAdminKey,
+  toBreaker,
+  toConnection,
+  toConnector,
+  toConnectSession,
+  toEndUser,
+  toLog,
+  toOAuthState,
+  toUiSession,
+  uiSessionRow,
+  type InsertRow,
+} from './rows.js'
+
+/** How a write proves its lock is still held: where to run it, and a condition to add. */
+export interface LockFence {
+  /** The database session that holds the lock (PostgreSQL), or the store's own. */
+  db: Db
+  /** A condition true only while the lock is held (SQLite's lock row), ANDed into the write. */
+  condition?: { sql: string; args: unknown[] }
+}
+
+export interface Locks {
+  withLock<T>(key: string, ttlMs: number, fn: (fence: LockFence) => Promise<T>): Promise<T>
+  /** Deletes lapsed lock rows, where locks are rows. */
+  purge?(now: number, batch: number): Promise<number>
+}
+
+export interface SqlStoreParts {
+  db: Db
+  dialect: Dialect
+  locks: Locks
+  migrate(): Promise<void>
+  close(): Promise<void>
+}
+
+type Cursor = (string | number)[]
+
+function page<T>(
+  rows: Row[],
+  limit: number,
+  map: (r: Row) => T,
+  cursorOf: (r: Row) => Cursor,
+): Page<T> {
+  const items = rows.slice(0, limit).map(map)
+  const last = rows[limit - 1]
+  return rows.length > limit && last
+    ? { items, nextCursor: encodeCursor(cursorOf(last)) }
+    : { items }
+}
+
+const byCreated = (r: Row): Cursor => [r.created_at as number, r.id as string]
+
+/** `WHERE a AND b`, or nothing when no condition applies. */
+function where(conditions: string[]): string {
+  return conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''
+}
+
+/** Collects `?` arguments next to the conditions that use them. */
+function filters() {
+  const conditions: string[] = []
+  const args: unknown[] = []
+  return {
+    conditions,
+    args,
+    add(sql: string, ...values: unknown[]) {
+      conditions.push(sql)
+      args.push(...values)
+    },
+  }
+}
+
+const UPDATE_CREDENTIALS_SQL = `UPDATE connections SET secrets = ?, expires_at = ?, refresh_expires_at = ?, status = ?,
+  status_message = ?, credentials_version = credentials_version + 1, refresh_not_before = NULL,
+  refresh_failures = 0, updated_at = ?
+WHERE id = ? AND credentials_version = ?`
+
+export function createSqlStore(parts: SqlStoreParts): Store {
+  const { db, dialect, locks } = parts
+  const insert = (q: Db, r: InsertRow) => q.run(insertSql(r), r.values)
+
+  /** Rewrites the index of a connector's saved actions, in the connector's own transaction. */
+  async function indexActions(tx: Db, connectorId: string, actionIds: string[]): Promise<void> {
+    await tx.run('DELETE FROM connector_actions WHERE connector_id = ?', [connectorId])
+    for (const actionId of actionIds)
+      await tx.run('INSERT INTO connector_actions (action_id, connector_id) VALUES (?, ?)', [
+        actionId,
+        connectorId,
+      ])
+  }
+
+  const actionIds = (r: { definition: { actions?: { id: string }[] } }) =>
+    (r.definition.actions ?? []).map((a) => a.id)
+
+  function linkNameConflict(err: unknown, linkName: string): unknown {
+    return dialect.uniqueViolation(err) === 'connectors.link_name' ? linkNameTaken(linkName) : err
+  }
+
+  function heldLock(fence: { db: Db; condition?: { sql: string; args: unknown[] } }): HeldLock {
+    return {
+      async updateCredentials(id, expectedVersion, u) {
+        const sql = fence.condition
+          ? `${UPDATE_CREDENTIALS_SQL} AND ${fence.condition.sql}`
+          : UPDATE_CREDENTIALS_SQL
+        const changed = await fence.db.run(sql, [
+          u.secrets,
+          u.expiresAt,
+          u.refreshExpiresAt,
+          u.status,
+          u.statusMessage,
+          Date.now(),
+          id,
+          expectedVersion,
+          ...(fence.condition?.args ?? []),
+        ])
+        return changed === 1 ? expectedVersion + 1 : undefined
+      },
+    }
+  }
+
+  const store: Store = {
+    dialect: dialect.name,
+    capabilities: { crossProcess: dialect.crossProcess },
+    migrate: parts.migrate,
+    close: parts.close,
+
+    async insertConnector(r) {
+      try {
+        await db.transaction(async (tx) => {
+          await insert(tx, connectorRow(r))
+          await indexActions(tx, r.id, actionIds(r))
+        })
+      } catch (err) {
+        throw linkNameConflict(err, r.linkName)
+      }
+    },
+
+    async updateConnector(r, expectedVersion) {
+      try {
+        return await db.transaction(async (tx) => {
+          const changed = await tx.run(
+            `UPDATE connectors SET link_name = ?, name = ?, stage = ?, definition = ?, secrets = ?,
+               updated_at = ?, version = ?
+             WHERE id = ? AND version = ?`,
+            [
+              r.linkName,
+              r.name,
+              r.stage,
+              JSON.stringify(r.definition),
+              r.secrets,
+              r.updatedAt,
+              r.version,
+              r.id,
+              expectedVersion,
+            ],
+          )
+          if (changed === 1) await indexActions(tx, r.id, actionIds(r))
+          return changed === 1
+        })
+      } catch (err) {
+        throw linkNameConflict(err, r.linkName)
+      }
+    },
+
+    async getConnector(idOrLinkName) {
+      // An id match wins over another connector whose link name happens to equal it.
+      const row = await db.get(
+        `SELECT * FROM connectors WHERE id = ? OR link_name = ?
+         ORDER BY CASE WHEN id = ? THEN 0 ELSE 1 END LIMIT 1`,
+        [idOrLinkName, idOrLinkName, idOrLinkName],
+      )
+      return row ? toConnector(row) : undefined
+    },
+
+    async listConnectors({ limit, cursor, stage }) {
+      const after = readCursor(cursor, 'ns')
+      const f = filters()
+      if (stage) f.add('stage = ?', stage)
+      if (after) f.add('(created_at, id) > (?, ?)', after[0], after[1])
+      const rows = await db.all(
+        `SELECT * FROM connectors ${where(f.conditions)} ORDER BY created_at, id LIMIT ?`,
+        [...f.args, limit + 1],
+      )
+      return page(rows, limit, toConnector, byCreated)
+    },
+
+    deleteConnector(id) {
+      return db.transaction(async (tx) => {
+        // substr, not LIKE: `_` in ids would be a wildcard.
+        const prefix = `action:${id}:`
+        await tx.run('DELETE FROM breakers WHERE substr(key, 1, ?) = ?', [prefix.length, prefix])
+        await tx.run('DELETE FROM connector_actions WHERE connector_id = ?', [id])
+        return (await tx.run('DELETE FROM connectors WHERE id = ?', [id])) === 1
+      })
+    },
+
+    async countConnections(connectorId) {
+      const row = await db.get<{ n: number | string }>(
+        'SELECT COUNT(*) AS n FROM connections WHERE connector_id = ?',
+        [connectorId],
+      )
+      return Number(row?.n ?? 0)
+    },
+
+    async findActionConnector(actionId) {
+      const row = await db.get<{ connector_id: string }>(
+        'SELECT connector_id FROM connector_actions WHERE action_id = ?',
+        [actionId],
+      )
+      return row?.connector_id
+    },
+
+    async insertConnection(r) {
+      await insert(db, connectionRow(r))
+    },
+
+    async getConnection(id) {
+      const row = await db.get('SELECT * FROM connections WHERE id = ?', [id])
+      return row ? toConnection(row) : undefined
+    },
+
+    async listConnections({ limit, cursor, connectorId, endUser, status }) {
+      const after = readCursor(cursor, 'ns')
+      const f = filters()
+      if (connectorId) f.add('connector_id = ?', connectorId)
+      if (endUser) f.add('end_user = ?', endUser)
+      if (status) f.add('status = ?', status)
+      if (after) f.add('(created_at, id) > (?, ?)', after[0], after[1])
+      const rows = await db.all(
+        `SELECT * FROM connections ${where(f.conditions)} ORDER BY created_at, id LIMIT ?`,
+        [...f.args, limit + 1],
+      )
+      return page(rows, limit, toConnection, byCreated)
+    },
+
+    async updateConnection(id, patch) {
+      const sets: string[] = []
+      const args: unknown[] = []
+      for (const [k, v] of Object.entries(patch)) {
+        const column = CONNECTION_UPDATE_COLUMNS[k]
+        if (v === undefined || !column) continue
+        sets.push(`${column} = ?`)
+        args.push(v)
+      }
+      sets.push('updated_at = ?')
+      args.push(Date.now(), id)
+      return (await db.run(`UPDATE connections SET ${sets.join(', ')} WHERE id = ?`, args)) === 1
+    },
+
+    updateCredentials(id, expectedVersion, update) {
+      // One statement: the WHERE clause is checked on the row the write locks, so of many
+      // concurrent writers at one version exactly one matches.
+      return heldLock({ db }).updateCredentials(id, expectedVersion, update)
+    },
+
+    deleteConnection(id) {
+      return db.transaction(async (tx) => {
+        await tx.run('DELETE FROM oauth_states WHERE connection_id = ?', [id])
+        await tx.run('DELETE FROM breakers WHERE key = ?', [`connection:${id}`])
+        return (await tx.run('DELETE FROM connections WHERE id = ?', [id])) === 1
+      })
+    },
+
+    async listRefreshDue(accessBefore, refreshBefore, now, limit) {
+      const rows = await db.all(
+        `SELECT * FROM connections WHERE status = 'connected'
+           AND (refresh_not_before IS NULL OR refresh_not_before <= ?)
+           AND ((expires_at IS NOT NULL AND expires_at <= ?)
+             OR (refresh_expires_at IS NOT NULL AND refresh_expires_at <= ?))
+         ORDER BY COALESCE(refresh_expires_at, expires_at) LIMIT ?`,
+        [now, accessBefore, refreshBefore, limit],
+      )
+      return rows.map(toConnection)
+    },
+
+    async insertOAuthState(r) {
+      await insert(db, oauthStateRow(r))
+    },
+
+    async consumeOAuthState(stateHash, now) {
+      // Expired states are deleted too: a state is good for one attempt, in time or not.
+      const row = await db.get('DELETE FROM oauth_states WHERE state_hash = ? RETURNING *', [
+        stateHash,
+      ])
+      if (!row || (row.expires_at as number) <= now) return undefined
+      return toOAuthState(row)
+    },
+
+    async appendLogs(entries) {
+      if (entries.length === 0) return
+      if (entries.length === 1) {
+        await insert(db, logRow(entries[0]!))
+        return
+      }
+      await db.transaction(async (tx) => {
+        for (const e of entries) await insert(tx, logRow(e))
+      })
+    },
+
+    async listLogs({ limit, cursor, connectorId, connectionId, actionId }) {
+      const after = readCursor(cursor, 'n')
+      const f = filters()
+      if (connectorId) f.add('connector_id = ?', connectorId)
+      if (connectionId) f.add('connection_id = ?', connectionId)
+      if (actionId) f.add('action_id = ?', actionId)
+      if (after) f.add('seq < ?', after[0])
+      const rows = await db.all(
+        `SELECT * FROM logs ${where(f.conditions)} ORDER BY seq DESC LIMIT ?`,
+        [...f.args, limit + 1],
+      )
+      return page(rows, limit, toLog, (r) => [Number(r.seq)])
+    },
+
+    async getBreaker(key) {
+      const row = await db.get('SELECT * FROM breakers WHERE key = ?', [key])
+      return row ? toBreaker(row) : undefined
+    },
+
+    updateBreaker(key, transition) {
+      return db.transaction(async (tx) => {
+        // Insert-if-missing first so there is always a row to hold: every process's
+        // read-modify-write of this key then runs one at a time.
+        const empty = emptyBreaker(key)
+        await tx.run(
+          'INSERT INTO breakers (key, state, failures) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING',
+          [key, empty.state, empty.failures],
+        )
+        const row = await tx.get(`SELECT * FROM breakers WHERE key = ?${dialect.forUpdate}`, [key])
+        const next = transition(row ? toBreaker(row) : empty)
+        await tx.run(
+          `UPDATE breakers SET state = ?, failures = ?, opened_at = ?, retry_at = ?, trial_at = ?
+           WHERE key = ?`,
+          [next.state, next.failures, next.openedAt, next.retryAt, next.trialAt, key],
+        )
+        return next
+      })
+    },
+
+    withLock(key, ttlMs, fn) {
+      return locks.withLock(key, ttlMs, (fence) => fn(heldLock(fence)))
+    },
+
+    async listSealed(query) {
+      let start = 0
+      let afterId: string | undefined
+      if (query.cursor) {
+        const [kind, id] = readCursor(query.cursor, 'ss')!
+        start = SEALED_COLUMNS.findIndex((c) => c.kind === kind)
+        if (start < 0) throw badCursor()
+        afterId = id as string
+      }
+      const items: SealedValue[] = []
+      for (let i = start; i < SEALED_COLUMNS.length && items.length <= query.limit; i++) {
+        const t = SEALED_COLUMNS[i]!
+        const after = i === start ? afterId : undefined
+        const rows = await db.all<{ id: string; sealed: string }>(
+          `SELECT ${t.id} AS id, ${t.column} AS sealed FROM ${t.table}
+           WHERE ${t.column} IS NOT NULL${after === undefined ? '' : ` AND ${t.id} > ?`}
+           ORDER BY ${t.id} LIMIT ?`,
+          [...(after === undefined ? [] : [after]), query.limit + 1 - items.length],
+        )
+        for (const r of rows) items.push({ kind: t.kind, id: r.id, sealed: r.sealed })
+      }
+      if (items.length <= query.limit) return { items }
+      const shown = items.slice(0, query.limit)
+      const last = shown[shown.length - 1]!
+      return { items: shown, nextCursor: encodeCursor([last.kind, last.id]) }
+    },
+
+    async replaceSealed(kind, id, expectedSealed, newSealed) {
+      const t = SEALED_COLUMNS.find((c) => c.kind === kind)
+      if (!t) return false
+      // One statement: a concurrent refresh that rewrote the value makes this match nothing.
+      const changed = await db.run(
+        `UPDATE ${t.table} SET ${t.column} = ? WHERE ${t.id} = ? AND ${t.column} = ?`,
+        [newSealed, id, expectedSealed],
+      )
+      return changed === 1
+    },
+
+    async insertAdminKey(r) {
+      await insert(db, adminKeyRow(r))
+    },
+
+    async findAdminKey(keyHash) {
+      const row = await db.get('SELECT * FROM admin_keys WHERE key_hash = ?', [keyHash])
+      return row ? toAdminKey(row) : undefined
+    },
+
+    async listAdminKeys({ limit, cursor }) {
+      const after = readCursor(cursor, 'ns')
+      const rows = after
+        ? await db.all(
+            'SELECT * FROM admin_keys WHERE (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT ?',
+            [after[0], after[1], limit + 1],
+          )
+        : await db.all('SELECT * FROM admin_keys ORDER BY created_at, id LIMIT ?', [limit + 1])
+      return page(rows, limit, toAdminKey, byCreated)
+    },
+
+    async revokeAdminKey(id, at) {
+      const changed = await db.run(
+        'UPDATE admin_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?',
+        [at, id],
+      )
+      return changed === 1
+    },
+
+    async insertConnectSession(r) {
+      await insert(db, connectSessionRow(r))
+    },
+
+    async getConnectSession(tokenHash) {
+      const row = await db.get('SELECT * FROM connect_sessions WHERE token_hash = ?', [tokenHash])
+      return row ? toConnectSession(row) : undefined
+    },
+
+    async getConnectSessionById(id) {
+      const row = await db.get('SELECT * FROM connect_sessions WHERE id = ?', [id])
+      return row ? toConnectSession(row) : undefined
+    },
+
+    async listConnectSessions({ limit, cursor, liveAt, endUser }) {
+      const after = readCursor(cursor, 'ns')
+      const f = filters()
+      f.add('ended_at IS NULL AND expires_at > ?', liveAt)
+      if (endUser) f.add('end_user = ?', endUser)
+      if (after) f.add('(created_at, id) < (?, ?)', after[0], after[1])
+      const rows = await db.all(
+        `SELECT * FROM connect_sessions ${where(f.conditions)}
+         ORDER BY created_at DESC, id DESC LIMIT ?`,
+        [...f.args, limit + 1],
+      )
+      return page(rows, limit, toConnectSession, byCreated)
+    },
+
+    async endConnectSession(id, at, reason) {
+      const changed = await db.run(
+        'UPDATE connect_sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL',
+        [at, reason, id],
+      )
+      return changed === 1
+    },
+
+    addConnectSessionConnection(id, connectionId) {
+      return db.transaction(async (tx): Promise<ConnectSessionRecord | undefined> => {
+        const row = await tx.get(
+          `SELECT * FROM connect_sessions WHERE id = ?${dialect.forUpdate}`,
+          [id],
+        )
+        if (!row) return undefined
+        const session = toConnectSession(row)
+        if (session.connectionIds.includes(connectionId)) return session
+        const connectionIds = [...session.connectionIds, connectionId]
+        await tx.run('UPDATE connect_sessions SET connection_ids = ? WHERE id = ?', [
+          JSON.stringify(connectionIds),
+          id,
+        ])
+        return { ...session, connectionIds }
+      })
+    },
+
+    async upsertEndUser(r) {
+      const row = endUserRow(r)
+      await db.run(
+        `${insertSql(row)} ON CONFLICT (id) DO UPDATE SET email = excluded.email,
+           display_name = excluded.display_name, updated_at = excluded.updated_at`,
+        row.values,
+      )
+    },
+
+    async getEndUser(id) {
+      const row = await db.get('SELECT * FROM end_users WHERE id = ?', [id])
+      return row ? toEndUser(row) : undefined
+    },
+
+    async deleteEndUser(id) {
+      return (await db.run('DELETE FROM end_users WHERE id = ?', [id])) === 1
+    },
+
+    async listEndUserIds({ limit, cursor }) {
+      const after = readCursor(cursor, 's')
+      const rows = await db.all<{ end_user: string }>(
+        `SELECT DISTINCT end_user FROM connections
+         WHERE end_user IS NOT NULL${after ? ' AND end_user > ?' : ''}
+         ORDER BY end_user LIMIT ?`,
+        [...(after ? [after[0]] : []), limit + 1],
+      )
+      return page(
+        rows,
+        limit,
+        (r) => r.end_user as string,
+        (r) => [r.end_user as string],
+      )
+    },
+
+    async insertUiSession(r) {
+      await insert(db, uiSessionRow(r))
+    },
+
+    async getUiSession(idHash) {
+      const row = await db.get('SELECT * FROM ui_sessions WHERE id_hash = ?', [idHash])
+      return row ? toUiSession(row) : undefined
+    },
+
+    async deleteUiSession(idHash) {
+      return (await db.run('DELETE FROM ui_sessions WHERE id_hash = ?', [idHash])) === 1
+    },
+
+    async purge({ now, logsBefore, sessionGraceMs, batch }) {
+      const oldest = now - sessionGraceMs
+      // Each DELETE picks at most `batch` rows by key: a short statement, never a long lock.
+      const counts = {
+        logs:
+          logsBefore === undefined
+            ? 0
+            : await db.run(
+                `DELETE FROM logs WHERE seq IN
+                   (SELECT seq FROM logs WHERE time < ? ORDER BY seq LIMIT ?)`,
+                [logsBefore, batch],
+              ),
+        uiSessions: await db.run(
+          `DELETE FROM ui_sessions WHERE id_hash IN
+             (SELECT id_hash FROM ui_sessions WHERE expires_at <= ? LIMIT ?)`,
+          [now, batch],
+        ),
+        connectSessions: await db.run(
+          `DELETE FROM connect_sessions WHERE id IN
+             (SELECT id FROM connect_sessions WHERE expires_at <= ? OR ended_at <= ? LIMIT ?)`,
+          [oldest, oldest, batch],
+        ),
+        oauthStates: await db.run(
+          `DELETE FROM oauth_states WHERE state_hash IN
+             (SELECT state_hash FROM oauth_states WHERE expires_at <= ? LIMIT ?)`,
+          [now, batch],
+        ),
+        locks: (await locks.purge?.(now, batch)) ?? 0,
+      }
+      return counts
+    },
+
+    async getMeta(key) {
+      const row = await db.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key])
+      return row?.value
+    },
+
+    async setMeta(key, value) {
+      await db.run(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+        [key, value],
+      )
+    },
+  }
+  return store
+}
