@@ -236,7 +236,7 @@ async function startProcess(settings) {
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PATCHBAY_')) env[k] = v
     const child = spawn(
       process.execPath,
-      [MAIN, 'serve', '--port', String(port), '--host', '127.0.0.1'],
+      [MAIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--workers', '1'],
       { env: { ...env, PATCHBAY_PUBLIC_URL: url, ...settings }, stdio: ['ignore', 'pipe', 'pipe'] },
     )
     let out = ''

@@ -10,8 +10,7 @@ import { PatchbayError, invalidInput } from '../errors.js'
 import { MissingTemplateValue, renderDeep, renderTemplate } from '../lib/template.js'
 import type { Store } from '../store/store.js'
 import { actionBreakerKey, type Breakers, type BreakerView } from './breakers.js'
-import { findConnection } from './connections.js'
-import type { ConnectorRepository } from './connector-repository.js'
+import type { CallTargets } from './call-targets.js'
 import { envelope, toBody, type RequestOutcome } from './envelope.js'
 import type { Executor, RawRequest } from './executor.js'
 import { toFieldIssues } from './issues.js'
@@ -29,7 +28,7 @@ export interface ActionService {
 
 export function createActionService(
   store: Store,
-  connectors: ConnectorRepository,
+  targets: CallTargets,
   executor: Executor,
   breakers: Breakers,
 ): ActionService {
@@ -50,9 +49,11 @@ export function createActionService(
       const parsed = actionRunSchema.safeParse(input)
       if (!parsed.success) throw invalidInput(toFieldIssues(parsed.error))
       const found = await find(actionId)
-      const record = await findConnection(store, parsed.data.connection)
-      const loaded = await connectors.load(record.connectorId)
-      if (record.connectorId !== found.connectorId) {
+      const { target, breaker } = await targets.get(
+        parsed.data.connection,
+        actionBreakerKey(found.connectorId, actionId),
+      )
+      if (target.record.connectorId !== found.connectorId) {
         throw invalidInput([
           {
             path: 'connection',
@@ -70,7 +71,7 @@ export function createActionService(
         )
       }
       const scope = {
-        ...executor.scope(loaded, record),
+        ...target.scope,
         input: templateScope(action.inputs, { ...checked.public, ...checked.secret }),
       }
       let raw: RawRequest
@@ -107,9 +108,10 @@ export function createActionService(
         throw err
       }
       if (/^https?:\/\//i.test(raw.path ?? '')) raw = { ...raw, url: raw.path, path: undefined }
-      const result = await executor.execute(loaded, record, raw, {
+      const result = await executor.execute(target, raw, {
         actionId: action.id,
         stream: false,
+        breaker: { record: breaker },
       })
       return { ...(await envelope(result)), action: { id: action.id, name: action.name } }
     },

@@ -9,38 +9,36 @@ import { PatchbayError, isPatchbayError } from '../errors.js'
 import type { OutgoingRequest } from '../lib/request.js'
 import { MissingTemplateValue } from '../lib/template.js'
 import type { AuthBinding } from '../pipeline/index.js'
-import type { ConnectionRecord } from '../store/store.js'
-import type { ConnectionSecretBox, ConnectionSecrets } from './connection-secrets.js'
-import type { LoadedConnector } from './connector-repository.js'
+import type { CallTarget } from './call-targets.js'
+import type { ConnectionSecretBox } from './connection-secrets.js'
 import type { EngineContext } from './context.js'
 import { REFRESH_AT, type Refresher } from './refresher.js'
 
-export type BindAuth = (
-  loaded: LoadedConnector,
-  record: ConnectionRecord,
-  secrets?: ConnectionSecrets,
-) => AuthBinding
+export type BindAuth = (target: CallTarget) => AuthBinding
 
 export function createAuthBinder(
   ctx: EngineContext,
   secretBox: ConnectionSecretBox,
   refresher: Refresher,
 ): BindAuth {
-  return function bind(loaded, record, opened) {
-    let current = record
-    let secrets = opened ?? secretBox.open(record)
+  return function bind(target) {
+    const { loaded } = target
+    let current = target.record
+    let secrets = target.secrets
+    // Built with the target; built again only after credentials are re-acquired.
+    let actx = target.authContext
+    let secretValues = target.secretValues
     const canRefresh =
       Boolean(loaded.scheme.refresh) &&
       loaded.scheme.canRefresh(
         loaded.settings,
-        { ...record.values, ...secrets.values },
+        { ...current.values, ...secrets.values },
         secrets.credentials,
       )
     const extra = loaded.definition.auth.extra
     const binding: AuthBinding = {
       canRefresh,
       async apply(request: OutgoingRequest) {
-        const actx = secretBox.authContext(loaded, current, secrets)
         const renderExtra = (template: string, where: string): string => {
           try {
             return actx.render(template)
@@ -77,6 +75,8 @@ export function createAuthBinder(
       async reacquire() {
         current = await refresher.reacquire(current.id, current.credentialsVersion)
         secrets = secretBox.open(current)
+        actx = secretBox.authContext(loaded, current, secrets)
+        secretValues = secretBox.redaction(loaded, secrets).values
       },
       async refreshIfDue() {
         const { expiresAt, obtainedAt } = secrets.credentials
@@ -97,7 +97,7 @@ export function createAuthBinder(
           throw err
         }
       },
-      redaction: () => secretBox.redaction(loaded, secrets),
+      redaction: () => secretBox.redaction(loaded, secrets, secretValues),
     }
     return binding
   }

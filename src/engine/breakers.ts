@@ -37,8 +37,15 @@ export function breakerSettings(def: Pick<ConnectorDefinition, 'breaker'>): Brea
 }
 
 export interface Breakers {
-  /** The breaker for one call, as the pipeline uses it. */
-  port(key: string, settings: BreakerSettings): BreakerPort
+  /**
+   * The breaker for one call, as the pipeline uses it; `current` is the record the call's first
+   * read of the store found (its first `read()` answers it instead of reading again).
+   */
+  port(
+    key: string,
+    settings: BreakerSettings,
+    current?: { record: BreakerRecord | undefined },
+  ): BreakerPort
   view(key: string): Promise<BreakerView>
   /** Closes a breaker by hand. */
   reset(key: string): Promise<BreakerView>
@@ -46,12 +53,20 @@ export interface Breakers {
 
 export function createBreakers(store: Store): Breakers {
   return {
-    port: (key, settings) => ({
-      key,
-      settings,
-      read: () => store.getBreaker(key),
-      update: (transition) => store.updateBreaker(key, transition),
-    }),
+    port(key, settings, current) {
+      let first = current
+      return {
+        key,
+        settings,
+        read() {
+          if (!first) return store.getBreaker(key)
+          const { record } = first
+          first = undefined
+          return Promise.resolve(record)
+        },
+        update: (transition) => store.updateBreaker(key, transition),
+      }
+    },
     view: async (key) => breakerView(await store.getBreaker(key)),
     reset: async (key) => breakerView(await store.updateBreaker(key, () => emptyBreaker(key))),
   }

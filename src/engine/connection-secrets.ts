@@ -30,8 +30,12 @@ export interface ConnectionSecretBox {
     record: Pick<ConnectionRecord, 'id' | 'values'>,
     secrets: ConnectionSecrets,
   ): AuthContext
-  /** Names and values to redact from anything logged about this connection. */
-  redaction(loaded: LoadedConnector, secrets: ConnectionSecrets): Redaction
+  /**
+   * Names and values to redact from anything logged about this connection. `values` are the
+   * secret values as an earlier call listed them (the costly part; they change only with the
+   * secrets); the names are asked afresh, as a code connector's `apply` may add some.
+   */
+  redaction(loaded: LoadedConnector, secrets: ConnectionSecrets, values?: string[]): Redaction
 }
 
 export function createConnectionSecrets(ctx: EngineContext): ConnectionSecretBox {
@@ -69,7 +73,7 @@ export function createConnectionSecrets(ctx: EngineContext): ConnectionSecretBox
       return actx
     },
 
-    redaction(loaded, secrets) {
+    redaction(loaded, secrets, values) {
       const r = emptyRedaction()
       const named = loaded.scheme.redact?.(loaded.settings as never) ?? {}
       for (const h of named.headers ?? []) r.headers.add(h.toLowerCase())
@@ -78,6 +82,7 @@ export function createConnectionSecrets(ctx: EngineContext): ConnectionSecretBox
       const extra = loaded.definition.auth.extra
       for (const h of Object.keys(extra?.headers ?? {})) r.headers.add(h.toLowerCase())
       for (const q of Object.keys(extra?.query ?? {})) r.query.add(q)
+      if (values) return { ...r, values }
       const walk = (v: unknown): void => {
         if (typeof v === 'string') addSecretValue(r, v)
         else if (v && typeof v === 'object') Object.values(v).forEach(walk)

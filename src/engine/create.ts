@@ -24,6 +24,7 @@ import { createAuthBinder } from './auth-binding.js'
 import { createAuthTest } from './auth-test.js'
 import { startBackground } from './background.js'
 import { createBreakers } from './breakers.js'
+import { createCallTargets } from './call-targets.js'
 import { loadCodeConnectors, upsertCodeConnector } from './code-connectors.js'
 import { createConnectPage } from './connect-page.js'
 import { createConnectSessions } from './connect-sessions.js'
@@ -111,7 +112,8 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
   const secretBox = createConnectionSecrets(ctx)
   const refresher = createRefresher(ctx, repository, secretBox)
   const bindAuth = createAuthBinder(ctx, secretBox, refresher)
-  const executor = createExecutor(ctx, createPipeline(dispatcher), secretBox, bindAuth, breakers)
+  const executor = createExecutor(ctx, createPipeline(dispatcher), bindAuth, breakers)
+  const targets = createCallTargets(store, repository, secretBox)
   const connections = createConnectionService(ctx, repository, secretBox, refresher, breakers)
   const sessions = createConnectSessions(ctx)
   const flows = createConnectionFlows(
@@ -119,15 +121,15 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
     repository,
     connections,
     secretBox,
-    createIdentityProbe(executor, secretBox),
+    createIdentityProbe(executor, targets, secretBox),
     sessions.guard,
   )
   const connectPage = createConnectPage(ctx, repository, secretBox, flows, sessions, {
     name: (options.brand?.name ?? env.PATCHBAY_BRAND_NAME)?.trim() || null,
     logoUrl: (options.brand?.logoUrl ?? env.PATCHBAY_BRAND_LOGO_URL)?.trim() || null,
   })
-  const requests = createRequestService(store, repository, executor)
-  const actions = createActionService(store, repository, executor, breakers)
+  const requests = createRequestService(store, targets, executor)
+  const actions = createActionService(store, targets, executor, breakers)
   const endUsers = createEndUserService(store, connections, sessions)
   const admin = createAdminKeys(store, dataDir, env)
   const uiSessions = createUiSessions(store, admin, now, options.uiSessionSeconds ?? 12 * 60 * 60)

@@ -1,16 +1,16 @@
 /**
  * One custom action's run through the pipeline: the URL resolved against the connection's base
  * URL, the caller's headers checked, the connection's auth bound, its breaker and the log writer
- * handed over, and the pipeline run (docs/pipeline.md).
+ * handed over, and the pipeline run (docs/pipeline.md). What the connection brings is a
+ * `CallTarget` (`call-targets.ts`).
  *
  * @module
  */
 import { HEADER_VALUE_RE, HEADER_VALUE_RULE } from '../connector/schema.js'
 import { PatchbayError, invalidInput, type FieldIssue } from '../errors.js'
 import type { OutgoingRequest, RequestBody } from '../lib/request.js'
-import { MissingTemplateValue, renderTemplate } from '../lib/template.js'
 import type { Handler, PipelineContext, PipelineResult } from '../pipeline/index.js'
-import type { ConnectionRecord } from '../store/store.js'
+import type { BreakerRecord } from '../store/store.js'
 import type { BindAuth } from './auth-binding.js'
 import {
   actionBreakerKey,
@@ -18,13 +18,9 @@ import {
   connectionBreakerKey,
   type Breakers,
 } from './breakers.js'
-import type { ConnectionSecretBox, ConnectionSecrets } from './connection-secrets.js'
-import { connectionFieldsOf, type LoadedConnector } from './connector-repository.js'
+import type { CallTarget } from './call-targets.js'
 import type { EngineContext } from './context.js'
 import { needsReauth } from './refresher.js'
-import { templateScope } from './values.js'
-
-type Obj = Record<string, unknown>
 
 export interface RawRequest {
   method: string
@@ -36,48 +32,22 @@ export interface RawRequest {
 }
 
 export interface ExecuteOptions {
+  /** The saved action being run: its breaker and its log entries; null for ad-hoc calls. */
   actionId: string | null
   stream: boolean
+  /** The breaker as the call's first read found it (`undefined` inside: no record yet). */
+  breaker?: { record: BreakerRecord | undefined }
 }
 
 export type ExecuteResult = PipelineResult & { refreshed: boolean }
 
 export interface Executor {
-  execute(
-    loaded: LoadedConnector,
-    record: ConnectionRecord,
-    raw: RawRequest,
-    options: ExecuteOptions,
-  ): Promise<ExecuteResult>
-  /** The connection's values as `{{templates}}` read them. */
-  scope(loaded: LoadedConnector, record: ConnectionRecord, secrets?: ConnectionSecrets): Obj
+  execute(target: CallTarget, raw: RawRequest, options: ExecuteOptions): Promise<ExecuteResult>
 }
 
-function baseUrlOf(loaded: LoadedConnector, scope: Obj): URL {
-  let base: URL
-  try {
-    base = new URL(renderTemplate(loaded.definition.baseUrl, scope, { encode: encodeURIComponent }))
-  } catch (err) {
-    // The connection's values fill the template, so a base URL they break is their fault; the
-    // rendered text is not shown, as a template may have put a secret in it.
-    const missing = err instanceof MissingTemplateValue ? err.key : undefined
-    throw new PatchbayError(
-      'connection.invalid_values',
-      missing
-        ? `the base URL needs the connection value "${missing}"`
-        : "the connection's values do not render the base URL to a valid URL",
-      {
-        details: [
-          missing
-            ? { path: `values.${missing}`, rule: 'is required by the base URL' }
-            : { path: 'baseUrl', rule: "must render to a valid URL with the connection's values" },
-        ],
-        cause: err,
-      },
-    )
-  }
-  if (!base.pathname.endsWith('/')) base.pathname += '/'
-  return base
+/** The breaker a call runs under: its saved action's, or its connection's ad-hoc one. */
+export function breakerKeyOf(connectorId: string, connectionId: string, actionId: string | null) {
+  return actionId ? actionBreakerKey(connectorId, actionId) : connectionBreakerKey(connectionId)
 }
 
 function resolveUrl(base: URL, raw: RawRequest): URL {
@@ -124,7 +94,6 @@ function checkedHeaders(raw: Record<string, string> | undefined): Record<string,
 export function createExecutor(
   ctx: EngineContext,
   pipeline: Handler,
-  secretBox: ConnectionSecretBox,
   bindAuth: BindAuth,
   breakers: Breakers,
 ): Executor {
@@ -137,19 +106,9 @@ export function createExecutor(
     logFailed: (err) => ctx.logger.error({ err }, 'could not make a log entry'),
   }
 
-  function scope(
-    loaded: LoadedConnector,
-    record: ConnectionRecord,
-    opened?: ConnectionSecrets,
-  ): Obj {
-    const secrets = opened ?? secretBox.open(record)
-    const values = { ...record.values, ...secrets.values }
-    return templateScope(connectionFieldsOf(loaded, values), values)
-  }
-
   return {
-    scope,
-    async execute(loaded, record, raw, options) {
+    async execute(target, raw, options) {
+      const { loaded, record } = target
       if (record.status === 'needs_reauth') throw needsReauth(record.statusMessage)
       if (record.status !== 'connected') {
         throw new PatchbayError(
@@ -157,9 +116,8 @@ export function createExecutor(
           `the connection is ${record.status}${record.statusMessage ? `: ${record.statusMessage}` : ''}`,
         )
       }
-      const secrets = secretBox.open(record)
-      const base = baseUrlOf(loaded, scope(loaded, record, secrets))
-      const url = resolveUrl(base, raw)
+      if (target.base instanceof PatchbayError) throw target.base
+      const url = resolveUrl(target.base, raw)
       for (const [k, v] of Object.entries(raw.query ?? {})) {
         if (Array.isArray(v)) for (const item of v) url.searchParams.append(k, item)
         else url.searchParams.set(k, String(v))
@@ -170,21 +128,17 @@ export function createExecutor(
         headers: checkedHeaders(raw.headers),
         body: raw.body ?? { kind: 'none' },
       }
-      const { auth, allowedOrigins } = loaded.definition
+      const { auth } = loaded.definition
       const pctx: PipelineContext = {
         request,
-        allowedOrigins: new Set([
-          base.origin,
-          ...(allowedOrigins ?? []).map((o) => new URL(o).origin),
-        ]),
-        auth: bindAuth(loaded, record, secrets),
+        allowedOrigins: target.allowedOrigins,
+        auth: bindAuth(target),
         refreshOn: auth.refreshOn,
         detectOn: auth.detectOn,
         breaker: breakers.port(
-          options.actionId
-            ? actionBreakerKey(loaded.record.id, options.actionId)
-            : connectionBreakerKey(record.id),
+          breakerKeyOf(loaded.record.id, record.id, options.actionId),
           breakerSettings(loaded.definition),
+          options.breaker,
         ),
         stream: options.stream,
         timeoutMs: ctx.timeoutMs,

@@ -10,6 +10,7 @@ import type { ConnectionRecord } from '../store/store.js'
 import type { ConnectionSecretBox } from './connection-secrets.js'
 import type { LoadedConnector } from './connector-repository.js'
 import { envelope } from './envelope.js'
+import type { CallTargets } from './call-targets.js'
 import type { Executor } from './executor.js'
 
 export type IdentityProbe = (
@@ -25,6 +26,7 @@ export function identityFrom(body: unknown, valuePath: string): string | null {
 
 export function createIdentityProbe(
   executor: Executor,
+  targets: CallTargets,
   secretBox: ConnectionSecretBox,
 ): IdentityProbe {
   return async (loaded, record) => {
@@ -34,8 +36,7 @@ export function createIdentityProbe(
     if (!identity) return null
     const out = await envelope(
       await executor.execute(
-        loaded,
-        record,
+        targets.build(loaded, record),
         { method: identity.method, path: identity.path },
         { actionId: null, stream: false },
       ),

@@ -10,8 +10,9 @@ import { requestInputSchema, type RequestInput } from '../connector/schema.js'
 import { PatchbayError, invalidInput } from '../errors.js'
 import type { RequestBody } from '../lib/request.js'
 import type { Store } from '../store/store.js'
-import { findConnection } from './connections.js'
-import type { ConnectorRepository, LoadedConnector } from './connector-repository.js'
+import { connectionBreakerKey } from './breakers.js'
+import type { CallTargets } from './call-targets.js'
+import type { LoadedConnector } from './connector-repository.js'
 import { base64Body, envelope, toBody, type RequestOutcome } from './envelope.js'
 import type { Executor, RawRequest } from './executor.js'
 import { identityFrom } from './identity.js'
@@ -72,31 +73,29 @@ function toRaw(input: RequestInput): RawRequest {
 
 export function createRequestService(
   store: Store,
-  connectors: ConnectorRepository,
+  targets: CallTargets,
   executor: Executor,
 ): RequestService {
-  async function loadFor(connectionId: string) {
-    const record = await findConnection(store, connectionId)
-    return { record, loaded: await connectors.load(record.connectorId) }
+  /** The connection ready for an ad-hoc call, with its ad-hoc breaker. */
+  async function adHoc(connectionId: string) {
+    const { target, breaker } = await targets.get(connectionId, connectionBreakerKey(connectionId))
+    return { target, options: { actionId: null, breaker: { record: breaker } } }
   }
 
   return {
     async request(connectionId, input) {
       const parsed = requestInputSchema.safeParse(input)
       if (!parsed.success) throw invalidInput(toFieldIssues(parsed.error))
-      const { loaded, record } = await loadFor(connectionId)
-      requireCustomActions(loaded)
+      const { target, options } = await adHoc(connectionId)
+      requireCustomActions(target.loaded)
       return envelope(
-        await executor.execute(loaded, record, toRaw(parsed.data), {
-          actionId: null,
-          stream: false,
-        }),
+        await executor.execute(target, toRaw(parsed.data), { ...options, stream: false }),
       )
     },
 
     async proxy(connectionId, raw) {
-      const { loaded, record } = await loadFor(connectionId)
-      requireCustomActions(loaded)
+      const { target, options } = await adHoc(connectionId)
+      requireCustomActions(target.loaded)
       const headers = { ...raw.headers }
       const contentType = headers['content-type']
       const body: RequestBody =
@@ -112,24 +111,23 @@ export function createRequestService(
       const query = Object.create(null) as Record<string, string[]>
       for (const [k, v] of new URLSearchParams(raw.search)) (query[k] ??= []).push(v)
       const result = await executor.execute(
-        loaded,
-        record,
+        target,
         { method: raw.method, path: raw.path, query, headers, body },
-        { actionId: null, stream: true },
+        { ...options, stream: true },
       )
       return { status: result.status, headers: result.headers, body: result.body }
     },
 
     async test(connectionId) {
-      const { loaded, record } = await loadFor(connectionId)
-      const identity = loaded.definition.identity
+      const { target, options } = await adHoc(connectionId)
+      const { record } = target
+      const identity = target.loaded.definition.identity
       try {
         const out = await envelope(
           await executor.execute(
-            loaded,
-            record,
+            target,
             { method: identity?.method ?? 'GET', path: identity?.path ?? '' },
-            { actionId: null, stream: false },
+            { ...options, stream: false },
           ),
         )
         const ok = out.status < 400 && !out.error

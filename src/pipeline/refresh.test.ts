@@ -251,19 +251,16 @@ describe('refresh', () => {
   // docs/concepts.md lists this outcome among a log entry's `refreshOutcome`s, and the engine's
   // binding returns it, but the step keeps an outcome only when `refreshed` is true. Marked as
   // failing so the gap stays visible: when the step records it, this turns red; drop `.fails`.
-  it.fails(
-    'records the outcome of an early refresh that failed while the token still works',
-    async () => {
-      const auth = createFakeAuth({
-        refreshIfDue: () =>
-          Promise.resolve({
-            refreshed: false,
-            outcome: 'early refresh failed; the current token still works',
-          }),
-      })
-      const { ctx, run } = pipeline({ auth }, answer(200))
-      await run()
-      expect(ctx.meta.refreshOutcome).toBe('early refresh failed; the current token still works')
-    },
-  )
+  it('records the outcome of an early refresh that failed while the token still works', async () => {
+    const auth = createFakeAuth({
+      refreshIfDue: () =>
+        Promise.resolve({
+          refreshed: false,
+          outcome: 'early refresh failed; the current token still works',
+        }),
+    })
+    const { ctx, run } = pipeline({ auth }, answer(200))
+    await run()
+    expect(ctx.meta.refreshOutcome).toBe('early refresh failed; the current token still works')
+  })
 })

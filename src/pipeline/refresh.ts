@@ -20,6 +20,9 @@ export const refresh: Step = (next) => async (ctx) => {
   if (due.refreshed) {
     ctx.meta.refreshed = true
     ctx.meta.refreshOutcome = due.outcome ?? 'refreshed ahead of expiry'
+  } else if (due.outcome) {
+    // An early refresh that failed while the token still works: the call goes on, and says so.
+    ctx.meta.refreshOutcome = due.outcome
   }
   const original = cloneRequest(ctx.request)
   const result = await next(ctx)

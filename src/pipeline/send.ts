@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { Readable } from 'node:stream'
 import { errors as undiciErrors, request, type Dispatcher } from 'undici'
 import { PatchbayError } from '../errors.js'
 import { defaultDispatcher } from '../lib/http-client.js'
@@ -53,7 +52,8 @@ export function createSend(dispatcher: Dispatcher = defaultDispatcher()): Handle
       body: Buffer.alloc(0),
     }
     if (ctx.stream) {
-      result.body = Readable.from(res.body)
+      // undici's body is a Readable already: handed on as it is, piped straight to the caller.
+      result.body = res.body
     } else {
       try {
         result.body = Buffer.from(await res.body.arrayBuffer())

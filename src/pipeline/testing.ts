@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
 import type { Signal } from '../connector/schema.js'
 import { cloneRequest, type OutgoingRequest, type RequestBody } from '../lib/request.js'
@@ -23,7 +24,9 @@ import type { BreakerRecord, LogRecord, Store } from '../store/store.js'
 import { addSecretValue, emptyRedaction } from './redact.js'
 import type {
   AuthBinding,
+  BreakerPort,
   BreakerSettings,
+  LogSink,
   Handler,
   PipelineContext,
   PipelineObserver,
@@ -77,13 +80,21 @@ export function createTestContext(options: TestContextOptions = {}): PipelineCon
     auth: options.auth ?? createFakeAuth(),
     refreshOn: options.refreshOn,
     detectOn: options.detectOn,
-    breakerKey: options.breakerKey ?? TEST_BREAKER_KEY,
-    breaker: { threshold: 3, cooldownMs: 60_000, ...options.breaker },
+    breaker: breakerPort(options.store ?? noStore, options.breakerKey ?? TEST_BREAKER_KEY, {
+      threshold: 3,
+      cooldownMs: 60_000,
+      ...options.breaker,
+    }),
     stream: options.stream ?? false,
     timeoutMs: options.timeoutMs ?? 5_000,
-    store: options.store?.store ?? noStore,
     ...(options.observer ? { observer: options.observer } : {}),
-    log: { connectorId: 'cn_test', connectionId: 'co_test', actionId: null, ...options.log },
+    log: {
+      sink: (options.store ?? noStore).sink,
+      connectorId: 'cn_test',
+      connectionId: 'co_test',
+      actionId: null,
+      ...options.log,
+    },
     meta: {
       refreshed: false,
       refreshOutcome: null,
@@ -94,13 +105,32 @@ export function createTestContext(options: TestContextOptions = {}): PipelineCon
   }
 }
 
-/** Stands in when a test gives no store: a step that reaches for one fails the test, loudly. */
-const noStore = new Proxy({} as Store, {
-  get(_target, name) {
-    if (typeof name !== 'string' || name === 'then') return undefined
-    return () => Promise.reject(new Error(`the step called store.${name}, but the test gave none`))
+/** The breaker port the engine hands the pipeline, on the test's store. */
+function breakerPort(state: TestStore, key: string, settings: BreakerSettings): BreakerPort {
+  return {
+    key,
+    settings,
+    read: () => state.breaker(key),
+    update: (transition) => state.setBreaker(transition, key),
+  }
+}
+
+/** Stands in when a test gives no store: a step that reaches for state fails the test, loudly. */
+const noStore: TestStore = {
+  get store(): Store {
+    throw new Error('the step reached for the store, but the test gave none')
   },
-})
+  breaker: () => Promise.reject(new Error('the step read the breaker, but the test gave no store')),
+  setBreaker: () =>
+    Promise.reject(new Error('the step changed the breaker, but the test gave no store')),
+  logs: () => Promise.resolve([]),
+  sink: {
+    write() {
+      throw new Error('the step wrote a log entry, but the test gave no store')
+    },
+  },
+  close: () => Promise.resolve(),
+}
 
 // ---------------------------------------------------------------------------------------------
 // The auth binding
@@ -271,19 +301,42 @@ export interface TestStore {
   setBreaker(change: (b: BreakerRecord) => BreakerRecord, key?: string): Promise<BreakerRecord>
   /** Every log entry, oldest first. */
   logs(): Promise<LogRecord[]>
+  /** Where the log step's entries go: straight to the store, as records. */
+  readonly sink: LogSink
   close(): Promise<void>
 }
 
 export async function createTestStore(): Promise<TestStore> {
   const store = createSqliteStore({ filename: ':memory:' })
   await store.migrate()
+  const writes: Promise<void>[] = []
   return {
     store,
     breaker: (key = TEST_BREAKER_KEY) => store.getBreaker(key),
     setBreaker: (change, key = TEST_BREAKER_KEY) => store.updateBreaker(key, change),
     async logs() {
+      await Promise.all(writes)
       const page = await store.listLogs({ limit: 500 })
       return page.items.reverse()
+    },
+    sink: {
+      write(entry) {
+        const record: LogRecord = {
+          id: `log_${randomUUID()}`,
+          time: Date.now(),
+          actionId: null,
+          method: null,
+          url: null,
+          status: null,
+          durationMs: null,
+          refreshed: false,
+          refreshOutcome: null,
+          breakerState: null,
+          detail: null,
+          ...entry,
+        }
+        writes.push(store.appendLogs([record]))
+      },
     },
     close: () => store.close(),
   }

@@ -429,6 +429,34 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       expect(isPatchbayError(bad, 'input.invalid')).toBe(true)
     })
 
+    it('reads a call’s state in one go: versions, status and the breaker', async () => {
+      const c = connectorRecord({ version: 3 })
+      await store.insertConnector(c)
+      const r = connectionRecord(c.id, { credentialsVersion: 7, status: 'needs_reauth' })
+      await store.insertConnection(r)
+      expect(await store.getCallState(r.id, 'k1')).toEqual({
+        connectorId: c.id,
+        connectorVersion: 3,
+        status: 'needs_reauth',
+        statusMessage: null,
+        credentialsVersion: 7,
+        breaker: undefined,
+      })
+      await store.updateBreaker('k1', (b) => ({ ...b, failures: 2 }))
+      expect((await store.getCallState(r.id, 'k1'))?.breaker).toMatchObject({
+        key: 'k1',
+        state: 'closed',
+        failures: 2,
+      })
+      expect(await store.getCallState('co_missing', 'k1')).toBeUndefined()
+      await store.updateBreaker('k2', (b) => ({ ...b, failures: 1 }))
+      expect((await store.getBreakers(['k1', 'k2', 'k3'])).map((b) => b.key).sort()).toEqual([
+        'k1',
+        'k2',
+      ])
+      expect(await store.getBreakers([])).toEqual([])
+    })
+
     it('finds the connector of a saved action, following the connector’s writes', async () => {
       const action = (id: string) => ({
         id,

@@ -203,6 +203,20 @@ export interface ConnectSessionFilter extends PageQuery {
   endUser?: string | undefined
 }
 
+/**
+ * What a call reads first, in one statement: the connection's status and credentials version, its
+ * connector's version, and the call's breaker. A process that keeps the opened connection and
+ * connector in memory uses them while these versions still match.
+ */
+export interface CallState {
+  connectorId: string
+  connectorVersion: number
+  status: ConnectionStatus
+  statusMessage: string | null
+  credentialsVersion: number
+  breaker: BreakerRecord | undefined
+}
+
 export interface CredentialsUpdate {
   secrets: string | null
   expiresAt: number | null
@@ -275,6 +289,8 @@ export interface Store {
 
   insertConnection(record: ConnectionRecord): Promise<void>
   getConnection(id: string): Promise<ConnectionRecord | undefined>
+  /** The call state of a connection (undefined when it is gone), with the breaker at `breakerKey`. */
+  getCallState(connectionId: string, breakerKey: string): Promise<CallState | undefined>
   listConnections(filter: ConnectionFilter): Promise<Page<ConnectionRecord>>
   /** Updates descriptive fields (never credentials). */
   updateConnection(id: string, patch: ConnectionPatch): Promise<boolean>
@@ -306,6 +322,8 @@ export interface Store {
   listLogs(filter: LogFilter): Promise<Page<LogRecord>>
 
   getBreaker(key: string): Promise<BreakerRecord | undefined>
+  /** The breakers with these keys that have a record (for a page of views, in one read). */
+  getBreakers(keys: readonly string[]): Promise<BreakerRecord[]>
   /** Atomically applies a transition computed from the current record (read-modify-write). */
   updateBreaker(
     key: string,

@@ -79,6 +79,11 @@ export interface ServerProcessOptions {
   readyTimeoutMs?: number
   /** A label for error messages. */
   name?: string
+  /**
+   * `--workers`: default 1, so the pid is the process that serves (tests kill it at chosen
+   * points); more runs a primary with that many workers behind the port.
+   */
+  workers?: number
 }
 
 export interface ServerProcess {
@@ -146,7 +151,16 @@ async function launch(
   })
   const child = spawn(
     process.execPath,
-    [main, 'serve', '--port', String(port), '--host', '127.0.0.1'],
+    [
+      main,
+      'serve',
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+      '--workers',
+      String(options.workers ?? 1),
+    ],
     {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

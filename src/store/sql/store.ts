@@ -5,10 +5,17 @@
  *
  * @module
  */
-import type { ConnectSessionRecord, HeldLock, Page, SealedValue, Store } from '../store.js'
+import type {
+  CallState,
+  ConnectSessionRecord,
+  HeldLock,
+  Page,
+  SealedValue,
+  Store,
+} from '../store.js'
 import { emptyBreaker, encodeCursor, readCursor, SEALED_COLUMNS } from '../store.js'
 import { badCursor, linkNameTaken } from '../store-errors.js'
-import type { Db, Dialect, Row } from './db.js'
+import { placeholders, type Db, type Dialect, type Row } from './db.js'
 import {
   adminKeyRow,
   CONNECTION_UPDATE_COLUMNS,
@@ -239,6 +246,27 @@ export function createSqlStore(parts: SqlStoreParts): Store {
       return row ? toConnection(row) : undefined
     },
 
+    async getCallState(connectionId, breakerKey) {
+      const row = await db.get(
+        `SELECT c.connector_id, c.status, c.status_message, c.credentials_version,
+           k.version AS connector_version, b.key, b.state, b.failures, b.opened_at, b.retry_at,
+           b.trial_at
+         FROM connections c JOIN connectors k ON k.id = c.connector_id
+           LEFT JOIN breakers b ON b.key = ?
+         WHERE c.id = ?`,
+        [breakerKey, connectionId],
+      )
+      if (!row) return undefined
+      return {
+        connectorId: row.connector_id as string,
+        connectorVersion: row.connector_version as number,
+        status: row.status as CallState['status'],
+        statusMessage: (row.status_message as string | null) ?? null,
+        credentialsVersion: row.credentials_version as number,
+        breaker: row.key === null || row.key === undefined ? undefined : toBreaker(row),
+      }
+    },
+
     async listConnections({ limit, cursor, connectorId, endUser, status }) {
       const after = readCursor(cursor, 'ns')
       const f = filters()
@@ -334,6 +362,15 @@ export function createSqlStore(parts: SqlStoreParts): Store {
     async getBreaker(key) {
       const row = await db.get('SELECT * FROM breakers WHERE key = ?', [key])
       return row ? toBreaker(row) : undefined
+    },
+
+    async getBreakers(keys) {
+      if (keys.length === 0) return []
+      const rows = await db.all(
+        `SELECT * FROM breakers WHERE key IN ${placeholders(keys.length)}`,
+        keys,
+      )
+      return rows.map(toBreaker)
     },
 
     updateBreaker(key, transition) {

@@ -1,0 +1,147 @@
+/**
+ * A connection ready for calls: its connector loaded, its secrets opened, its base URL resolved,
+ * its template scope, auth context and redaction built. Building one costs a decrypt, schema
+ * parses and URL work, so a process keeps them (a bounded, least-recently-used map) keyed by the
+ * versions that change them — the connector's `version` and the connection's
+ * `credentialsVersion` — and every call starts with one read of the connection's current versions
+ * and status (`Store.getCallState`): a change made by any process (a refresh, a reconnect, a
+ * connector edit, a delete) is seen by the next call. A secret-key rotation re-seals the same
+ * plaintext, so what is kept stays right.
+ *
+ * @module
+ */
+import type { AuthContext } from '../auth/scheme.js'
+import { PatchbayError } from '../errors.js'
+import { MissingTemplateValue, renderTemplate } from '../lib/template.js'
+import type { BreakerRecord, ConnectionRecord, Store } from '../store/store.js'
+import type { ConnectionSecretBox, ConnectionSecrets } from './connection-secrets.js'
+import { connectionNotFound } from './connections.js'
+import {
+  connectionFieldsOf,
+  type ConnectorRepository,
+  type LoadedConnector,
+} from './connector-repository.js'
+import { templateScope } from './values.js'
+
+type Obj = Record<string, unknown>
+
+export interface CallTarget {
+  loaded: LoadedConnector
+  record: ConnectionRecord
+  secrets: ConnectionSecrets
+  /** The connection's values as `{{templates}}` in requests read them. */
+  scope: Obj
+  /** The base URL with the connection's values, or why they do not make one. */
+  base: URL | PatchbayError
+  /** Origins credentials may go to: the base URL's and the connector's `allowedOrigins`. */
+  allowedOrigins: Set<string>
+  authContext: AuthContext
+  /** The secret values to redact from this connection's logs, in every form they travel in. */
+  secretValues: string[]
+}
+
+export interface CallTargets {
+  /**
+   * The connection ready for a call, and the breaker at `breakerKey` as it stands, in one read of
+   * the store when nothing changed since the last call.
+   */
+  get(
+    connectionId: string,
+    breakerKey: string,
+  ): Promise<{ target: CallTarget; breaker: BreakerRecord | undefined }>
+  /** A target for a record at hand (not kept): a connection being connected, say. */
+  build(loaded: LoadedConnector, record: ConnectionRecord): CallTarget
+}
+
+/** How many connections a process keeps ready; each takes a few kilobytes. */
+const MAX_KEPT = 5_000
+
+function baseUrlOf(loaded: LoadedConnector, scope: Obj): URL | PatchbayError {
+  let base: URL
+  try {
+    base = new URL(renderTemplate(loaded.definition.baseUrl, scope, { encode: encodeURIComponent }))
+  } catch (err) {
+    // The connection's values fill the template, so a base URL they break is their fault; the
+    // rendered text is not shown, as a template may have put a secret in it.
+    const missing = err instanceof MissingTemplateValue ? err.key : undefined
+    return new PatchbayError(
+      'connection.invalid_values',
+      missing
+        ? `the base URL needs the connection value "${missing}"`
+        : "the connection's values do not render the base URL to a valid URL",
+      {
+        details: [
+          missing
+            ? { path: `values.${missing}`, rule: 'is required by the base URL' }
+            : { path: 'baseUrl', rule: "must render to a valid URL with the connection's values" },
+        ],
+        cause: err,
+      },
+    )
+  }
+  if (!base.pathname.endsWith('/')) base.pathname += '/'
+  return base
+}
+
+export function createCallTargets(
+  store: Store,
+  connectors: ConnectorRepository,
+  secretBox: ConnectionSecretBox,
+): CallTargets {
+  const kept = new Map<string, CallTarget>()
+
+  function build(loaded: LoadedConnector, record: ConnectionRecord): CallTarget {
+    const secrets = secretBox.open(record)
+    const values = { ...record.values, ...secrets.values }
+    const scope = templateScope(connectionFieldsOf(loaded, values), values)
+    const base = baseUrlOf(loaded, scope)
+    return {
+      loaded,
+      record,
+      secrets,
+      scope,
+      base,
+      allowedOrigins: new Set([
+        ...(base instanceof URL ? [base.origin] : []),
+        ...(loaded.definition.allowedOrigins ?? []).map((o) => new URL(o).origin),
+      ]),
+      authContext: secretBox.authContext(loaded, record, secrets),
+      secretValues: secretBox.redaction(loaded, secrets).values,
+    }
+  }
+
+  return {
+    build,
+    async get(connectionId, breakerKey) {
+      const state = await store.getCallState(connectionId, breakerKey)
+      if (!state) {
+        kept.delete(connectionId)
+        throw connectionNotFound(connectionId)
+      }
+      let target = kept.get(connectionId)
+      if (
+        !target ||
+        target.record.credentialsVersion !== state.credentialsVersion ||
+        target.loaded.record.version !== state.connectorVersion
+      ) {
+        const [record, loaded] = await Promise.all([
+          store.getConnection(connectionId),
+          connectors.load(state.connectorId),
+        ])
+        if (!record) throw connectionNotFound(connectionId)
+        target = build(loaded, record)
+      } else kept.delete(connectionId) // re-inserted below: most recently used last
+      kept.set(connectionId, target)
+      if (kept.size > MAX_KEPT) kept.delete(kept.keys().next().value!)
+      // Status changes (needs_reauth, a failed flow) do not bump the credentials version.
+      const record =
+        target.record.status === state.status && target.record.statusMessage === state.statusMessage
+          ? target.record
+          : { ...target.record, status: state.status, statusMessage: state.statusMessage }
+      return {
+        target: record === target.record ? target : { ...target, record },
+        breaker: state.breaker,
+      }
+    },
+  }
+}

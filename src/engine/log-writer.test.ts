@@ -1,0 +1,147 @@
+import { pino } from 'pino'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { LogEntry } from '../pipeline/index.js'
+import { createSqliteStore } from '../store/sqlite/store.js'
+import type { LogRecord, Store } from '../store/store.js'
+import { createLogWriter } from './log-writer.js'
+
+const entry = (status: number, over: Partial<Extract<LogEntry, { kind: 'request' }>> = {}) =>
+  ({
+    kind: 'request',
+    connectorId: 'cn_1',
+    connectionId: 'co_1',
+    actionId: null,
+    method: 'GET',
+    url: 'https://api.test/x',
+    status,
+    durationMs: 1,
+    refreshed: false,
+    refreshOutcome: null,
+    breakerState: 'closed',
+    error: null,
+    detail: null,
+    ...over,
+  }) satisfies LogEntry
+
+/** A store that counts its appends and can be made to refuse them. */
+function counting(store: Store) {
+  const batches: number[] = []
+  let refuse = false
+  const counted: Store = {
+    ...store,
+    appendLogs(entries) {
+      if (refuse) return Promise.reject(new Error('the disk is full'))
+      batches.push(entries.length)
+      return store.appendLogs(entries)
+    },
+  }
+  return { store: counted, batches, refuse: (on: boolean) => (refuse = on) }
+}
+
+describe('the log writer', () => {
+  let store: Store
+  const logger = pino({ level: 'silent' })
+  beforeEach(async () => {
+    store = createSqliteStore({ filename: ':memory:' })
+    await store.migrate()
+  })
+  afterEach(async () => {
+    await store.close()
+  })
+
+  const all = async (): Promise<LogRecord[]> => (await store.listLogs({ limit: 500 })).items
+
+  it('writes what was written meanwhile in one batch, not one write per entry', async () => {
+    const c = counting(store)
+    const writer = createLogWriter(c.store, logger, Date.now, { maxBatch: 100, maxDelayMs: 20 })
+    for (let i = 0; i < 30; i++) writer.write(entry(200 + i))
+    expect(await all()).toHaveLength(0) // nothing waited for the database
+    await expect.poll(async () => (await all()).length, { timeout: 2000 }).toBe(30)
+    expect(c.batches).toEqual([30])
+    expect((await all()).map((l) => l.status)).toEqual(
+      Array.from({ length: 30 }, (_, i) => 229 - i),
+    )
+  })
+
+  it('starts a write as soon as a batch is full, without waiting for the delay', async () => {
+    const c = counting(store)
+    const writer = createLogWriter(c.store, logger, Date.now, { maxBatch: 10, maxDelayMs: 60_000 })
+    for (let i = 0; i < 9; i++) writer.write(entry(200))
+    await new Promise((r) => setImmediate(r))
+    expect(c.batches).toEqual([])
+    for (let i = 0; i < 16; i++) writer.write(entry(200))
+    // Everything queued when the write starts goes, in batches of at most maxBatch.
+    await expect.poll(() => c.batches, { timeout: 2000 }).toEqual([10, 10, 5])
+  })
+
+  it('gives each entry an id and a time, and fills the columns its kind does not use', async () => {
+    const writer = createLogWriter(store, logger, () => 1234)
+    writer.write({
+      kind: 'refresh',
+      connectorId: 'cn_1',
+      connectionId: 'co_1',
+      durationMs: 5,
+      refreshed: true,
+      refreshOutcome: 'refreshed',
+      error: null,
+    })
+    await writer.flush()
+    expect(await all()).toEqual([
+      {
+        id: expect.stringMatching(/^log_[0-9a-f-]{36}$/),
+        time: 1234,
+        kind: 'refresh',
+        connectorId: 'cn_1',
+        connectionId: 'co_1',
+        actionId: null,
+        method: null,
+        url: null,
+        status: null,
+        durationMs: 5,
+        refreshed: true,
+        refreshOutcome: 'refreshed',
+        breakerState: null,
+        error: null,
+        detail: null,
+      },
+    ])
+  })
+
+  it('stores text that holds NULs or lone surrogates with replacement characters', async () => {
+    const writer = createLogWriter(store, logger, Date.now)
+    writer.write(
+      entry(200, {
+        error: 'a\u0000b',
+        detail: { response: { headers: { 'x-odd': 'a\u0000b\ud800c' }, body: 'one\u0000two' } },
+      }),
+    )
+    await writer.flush()
+    const [stored] = await all()
+    expect(stored!.error).toBe('a\uFFFDb')
+    expect(stored!.detail).toEqual({
+      response: { headers: { 'x-odd': 'a\uFFFDb\uFFFDc' }, body: 'one\uFFFDtwo' },
+    })
+  })
+
+  it('keeps entries the store refused and writes them with the next flush', async () => {
+    const c = counting(store)
+    const writer = createLogWriter(c.store, logger, Date.now, { maxDelayMs: 60_000 })
+    c.refuse(true)
+    writer.write(entry(500))
+    await writer.flush()
+    expect(await all()).toHaveLength(0)
+    c.refuse(false)
+    writer.write(entry(200))
+    await writer.flush()
+    expect((await all()).map((l) => l.status)).toEqual([200, 500])
+  })
+
+  it('flushes on close, then takes no more entries', async () => {
+    const writer = createLogWriter(store, logger, Date.now, { maxDelayMs: 60_000 })
+    writer.write(entry(201))
+    await writer.close()
+    writer.write(entry(202))
+    await writer.flush()
+    expect((await all()).map((l) => l.status)).toEqual([201])
+  })
+})
