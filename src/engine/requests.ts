@@ -15,7 +15,7 @@ import {
 } from '../connector/schema.js'
 import { PatchbayError, invalidInput, type FieldIssue } from '../errors.js'
 import { parseBody } from '../lib/http-client.js'
-import type { OutgoingRequest, RequestBody } from '../lib/request.js'
+import { isFormType, parseForm, type OutgoingRequest, type RequestBody } from '../lib/request.js'
 import { MissingTemplateValue, renderDeep, renderTemplate } from '../lib/template.js'
 import { bufferBody, type PipelineContext, type PipelineResult } from '../pipeline/index.js'
 import type { ConnectionRecord } from '../store/store.js'
@@ -284,11 +284,8 @@ export function createRequestService(
       const contentType = headers['content-type']
       const body: RequestBody =
         raw.body && raw.body.byteLength
-          ? contentType?.startsWith('application/x-www-form-urlencoded')
-            ? {
-                kind: 'form',
-                fields: [...new URLSearchParams(Buffer.from(raw.body).toString('utf8'))],
-              }
+          ? isFormType(contentType)
+            ? { kind: 'form', fields: parseForm(Buffer.from(raw.body).toString('utf8')) }
             : { kind: 'raw', bytes: raw.body }
           : { kind: 'none' }
       // No prototype: a parameter named `valueOf` or `__proto__` is just a name.
@@ -477,7 +474,9 @@ function base64Body(body: unknown): RequestBody {
 function toBody(body: unknown, headers: Record<string, string> | undefined): RequestBody {
   const type =
     Object.entries(headers ?? {}).find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? ''
-  if (type.startsWith('application/x-www-form-urlencoded') && body && typeof body === 'object') {
+  // A urlencoded string is a form too, as on /proxy: auth can add fields and OAuth1 signs them.
+  if (typeof body === 'string' && isFormType(type)) return { kind: 'form', fields: parseForm(body) }
+  if (isFormType(type) && body && typeof body === 'object') {
     return {
       kind: 'form',
       fields: Object.entries(body as Obj).map(([k, v]) => [
