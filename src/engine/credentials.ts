@@ -6,7 +6,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto'
-import type { AuthContext, Credentials } from '../auth/scheme.js'
+import { signsRequest, type AuthContext, type Credentials } from '../auth/scheme.js'
 import { PatchbayError, isPatchbayError } from '../errors.js'
 import type { OutgoingRequest } from '../lib/request.js'
 import { MissingTemplateValue, encodeUrlValue, renderTemplate } from '../lib/template.js'
@@ -262,6 +262,13 @@ export function createCredentialService(
         }
         for (const [k, v] of Object.entries(extra?.query ?? {}))
           request.url.searchParams.set(k, renderExtra(v, `query.${k}`))
+        // Extra headers go on before a scheme that signs, so the signature covers them too.
+        const signs = signsRequest(loaded.scheme, loaded.settings, actx.values)
+        const setExtraHeaders = () => {
+          for (const [k, v] of Object.entries(extra?.headers ?? {}))
+            request.headers[k.toLowerCase()] = renderExtra(v, `headers.${k}`)
+        }
+        if (signs) setExtraHeaders()
         try {
           await loaded.scheme.apply(actx, request)
         } catch (err) {
@@ -273,8 +280,7 @@ export function createCredentialService(
                 { cause: err },
               )
         }
-        for (const [k, v] of Object.entries(extra?.headers ?? {}))
-          request.headers[k.toLowerCase()] = renderExtra(v, `headers.${k}`)
+        if (!signs) setExtraHeaders()
       },
       async reacquire() {
         current = await reacquire(current.id, current.credentialsVersion)
