@@ -12,7 +12,8 @@ import {
 import { awsSigV4Scheme, awsSigV4Settings } from './aws-sigv4.js'
 import { createTestAuthContext } from './testing.js'
 
-const VECTORS = new URL('../../../shared/vectors/sigv4/', import.meta.url)
+// The AWS signing test suite, vendored in the repository (test/vectors/README.md).
+const VECTORS = new URL('../../test/vectors/sigv4/', import.meta.url)
 
 interface VectorContext {
   credentials: { access_key_id: string; secret_access_key: string; token?: string }

@@ -3,8 +3,8 @@
  * string (a presigned URL), signed with `@smithy/signature-v4` over a node:crypto SHA-256.
  *
  * The signature covers the method, path, query, headers and body as they are when `apply` runs, so
- * `apply` must be the last step that changes the request: the engine applies `extra` headers and
- * query parameters before it, and a retry signs a fresh copy of the request.
+ * `apply` must be the last step that changes the request: `signsRequest` has the engine apply the
+ * `extra` headers and query parameters before it, and a retry signs a fresh copy of the request.
  *
  * To make what is signed and what is sent the same bytes, `apply` rewrites the URL's path and query
  * into AWS's own encoding (RFC 3986 unreserved characters kept, everything else `%XX`; a `+` in the
@@ -88,6 +88,7 @@ export const awsSigV4Scheme = defineAuthScheme({
   async apply(ctx, request) {
     await signAwsRequest(request, credentialsFrom(ctx.values), ctx.settings, new Date(ctx.now()))
   },
+  signsRequest: true,
   redact: (s) =>
     s.signatureIn === 'query'
       ? { query: ['X-Amz-Signature', 'X-Amz-Security-Token', 'X-Amz-Credential'] }

@@ -37,13 +37,14 @@ import { PatchbayError, isPatchbayError } from '../errors.js'
 import { setBodyField, type OutgoingRequest } from '../lib/request.js'
 import { processAuthorizationResponse } from './oauth2/authorize.js'
 import { calculateCodeChallenge, createCodeVerifier } from './oauth2/pkce.js'
-import type {
-  AuthContext,
-  AuthRegistry,
-  AuthScheme,
-  ConnectOutcome,
-  Credentials,
-  FlowState,
+import {
+  signsRequest,
+  type AuthContext,
+  type AuthRegistry,
+  type AuthScheme,
+  type ConnectOutcome,
+  type Credentials,
+  type FlowState,
 } from './scheme.js'
 
 type Obj = Record<string, unknown>
@@ -414,6 +415,10 @@ export function createCodeScheme(connector: CodeConnector, options: CodeSchemeOp
       if (lambdas.apply) await applyLambda(ctx, request)
       else await base().apply(ctx, request)
     },
+    // Without an `apply` lambda the base type's `apply` runs, and signs if that type signs; a lambda
+    // is not taken to sign, so `extra` headers go on after it, as for any type that does not.
+    signsRequest: (settings, values) =>
+      !lambdas.apply && signsRequest(base(), settings, selectedValues(settings, values)),
     async refresh(ctx) {
       select(ctx)
       if (lambdas.refresh) {

@@ -18,7 +18,13 @@
 import { z } from 'zod'
 import { fieldSchema, type FieldDefinition } from '../connector/schema.js'
 import { PatchbayError } from '../errors.js'
-import { defineAuthScheme, type AuthContext, type AuthRegistry, type AuthScheme } from './scheme.js'
+import {
+  defineAuthScheme,
+  signsRequest,
+  type AuthContext,
+  type AuthRegistry,
+  type AuthScheme,
+} from './scheme.js'
 
 /** An option: its label and type, its own fields, and the settings of its type. */
 export interface MultiOption {
@@ -243,6 +249,14 @@ export function createMultiScheme(getRegistry: () => AuthRegistry) {
     apply(ctx, request) {
       const selected = select(ctx)
       return selected.scheme.apply(selected.ctx, request)
+    },
+    /** The selected option's answer (an unselected connection fails in `apply`). */
+    signsRequest(s, values) {
+      const key = values[s.selectedBy]
+      const chosen =
+        typeof key === 'string' && Object.hasOwn(s.options, key) ? s.options[key] : undefined
+      const scheme = chosen && schemeOf(chosen.type)
+      return scheme ? signsRequest(scheme, optionSettings(chosen), values) : false
     },
     async refresh(ctx) {
       const selected = select(ctx)

@@ -125,6 +125,14 @@ export interface AuthScheme<S = Record<string, unknown>> {
   complete?(ctx: AuthContext<S>, params: URLSearchParams, flow: FlowState): Promise<Credentials>
   /** Adds the credentials to an outgoing request (the scheme may sign it). */
   apply(ctx: AuthContext<S>, request: OutgoingRequest): void | Promise<void>
+  /**
+   * Whether `apply` signs the request (OAuth 1.0a, SigV4). When it does, the connector's `extra`
+   * headers go on the request before `apply`, so the signature covers them; otherwise they go on
+   * after it (and win over a header of the same name). `extra` query parameters always go on
+   * before. A scheme that hands `apply` to another (`multi`, code connectors) answers for the
+   * connection: read it with `signsRequest()`.
+   */
+  readonly signsRequest?: boolean | ((settings: S, values: Record<string, unknown>) => boolean)
   /** Re-acquires credentials. Throws `connection.needs_reauth` when the grant is dead. */
   refresh?(ctx: AuthContext<S>): Promise<Credentials>
   /** Revokes credentials at the provider (best effort). */
@@ -188,6 +196,16 @@ export function createAuthRegistry(schemes: AuthScheme<never>[]): AuthRegistry {
     types: () => [...byType.keys()],
     callbacks: () => [...callbacks.values()],
   }
+}
+
+/** Whether `scheme.apply` signs a request of a connector with these settings and values. */
+export function signsRequest<S>(
+  scheme: AuthScheme<S>,
+  settings: S,
+  values: Record<string, unknown>,
+): boolean {
+  const flag = scheme.signsRequest
+  return typeof flag === 'function' ? flag(settings, values) : flag === true
 }
 
 /** Defines a scheme with its settings typed from its schema. */

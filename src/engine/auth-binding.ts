@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { signsRequest } from '../auth/scheme.js'
 import { PatchbayError, isPatchbayError } from '../errors.js'
 import type { OutgoingRequest } from '../lib/request.js'
 import { MissingTemplateValue } from '../lib/template.js'
@@ -55,9 +56,16 @@ export function createAuthBinder(
             )
           }
         }
-        // extra query goes on before the scheme so signing schemes (OAuth1, SigV4) cover it.
+        // Extra query goes on before the scheme, so signing schemes (OAuth1, SigV4) cover it.
         for (const [k, v] of Object.entries(extra?.query ?? {}))
           request.url.searchParams.set(k, renderExtra(v, `query.${k}`))
+        // Extra headers go on before a scheme that signs, so the signature covers them too.
+        const signs = signsRequest(loaded.scheme, loaded.settings, actx.values)
+        const setExtraHeaders = () => {
+          for (const [k, v] of Object.entries(extra?.headers ?? {}))
+            request.headers[k.toLowerCase()] = renderExtra(v, `headers.${k}`)
+        }
+        if (signs) setExtraHeaders()
         try {
           await loaded.scheme.apply(actx, request)
         } catch (err) {
@@ -69,8 +77,7 @@ export function createAuthBinder(
                 { cause: err },
               )
         }
-        for (const [k, v] of Object.entries(extra?.headers ?? {}))
-          request.headers[k.toLowerCase()] = renderExtra(v, `headers.${k}`)
+        if (!signs) setExtraHeaders()
       },
       async reacquire() {
         current = await refresher.reacquire(current.id, current.credentialsVersion)

@@ -7,7 +7,7 @@
  */
 import { invalidInput } from '../errors.js'
 import { parseBody } from '../lib/http-client.js'
-import type { RequestBody } from '../lib/request.js'
+import { isFormType, parseForm, type RequestBody } from '../lib/request.js'
 import { bufferBody } from '../pipeline/index.js'
 import type { ExecuteResult } from './executor.js'
 
@@ -66,7 +66,9 @@ export function base64Body(body: unknown): RequestBody {
 export function toBody(body: unknown, headers: Record<string, string> | undefined): RequestBody {
   const type =
     Object.entries(headers ?? {}).find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? ''
-  if (type.startsWith('application/x-www-form-urlencoded') && body && typeof body === 'object') {
+  // A urlencoded string is a form too, as on /proxy: auth can add fields and OAuth1 signs them.
+  if (typeof body === 'string' && isFormType(type)) return { kind: 'form', fields: parseForm(body) }
+  if (isFormType(type) && body && typeof body === 'object') {
     return {
       kind: 'form',
       fields: Object.entries(body as Record<string, unknown>).map(([k, v]) => [

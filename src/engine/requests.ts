@@ -8,7 +8,7 @@
 import type { Readable } from 'node:stream'
 import { requestInputSchema, type RequestInput } from '../connector/schema.js'
 import { PatchbayError, invalidInput } from '../errors.js'
-import type { RequestBody } from '../lib/request.js'
+import { isFormType, parseForm, type RequestBody } from '../lib/request.js'
 import type { Store } from '../store/store.js'
 import { connectionBreakerKey } from './breakers.js'
 import type { CallTargets } from './call-targets.js'
@@ -100,11 +100,8 @@ export function createRequestService(
       const contentType = headers['content-type']
       const body: RequestBody =
         raw.body && raw.body.byteLength
-          ? contentType?.startsWith('application/x-www-form-urlencoded')
-            ? {
-                kind: 'form',
-                fields: [...new URLSearchParams(Buffer.from(raw.body).toString('utf8'))],
-              }
+          ? isFormType(contentType)
+            ? { kind: 'form', fields: parseForm(Buffer.from(raw.body).toString('utf8')) }
             : { kind: 'raw', bytes: raw.body }
           : { kind: 'none' }
       // No prototype: a parameter named `valueOf` or `__proto__` is just a name.

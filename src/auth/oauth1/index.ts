@@ -135,6 +135,8 @@ export const oauth1Scheme = defineAuthScheme({
     )
     request.headers['authorization'] = header
   },
+  // The signature covers the query and a form body, so `extra` goes on before `apply`.
+  signsRequest: true,
 
   async revoke(ctx) {
     if (ctx.settings.revokeUrl === undefined) return

@@ -25,8 +25,8 @@ import {
 } from './signature.js'
 import { parseAuthorizationHeader, verifyRequest } from './verify.js'
 
-// CI clones the repository with shared/ beside it: <root>/../shared.
-const VECTORS_URL = new URL('../../../../shared/vectors/oauth1/vectors.json', import.meta.url)
+// RFC 5849 and other published vectors, vendored in the repository (test/vectors/README.md).
+const VECTORS_URL = new URL('../../../test/vectors/oauth1/vectors.json', import.meta.url)
 
 interface HmacVector {
   id: string

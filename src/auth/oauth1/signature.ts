@@ -11,7 +11,7 @@
  * @module
  */
 import { createHmac, randomBytes } from 'node:crypto'
-import type { OutgoingRequest } from '../../lib/request.js'
+import { isFormType, parseForm, type OutgoingRequest } from '../../lib/request.js'
 
 export const SIGNATURE_METHODS = ['HMAC-SHA1', 'HMAC-SHA256', 'PLAINTEXT'] as const
 export type SignatureMethod = (typeof SIGNATURE_METHODS)[number]
@@ -21,8 +21,6 @@ export type ParameterList = [string, string][]
 
 /** The parts of a request that take part in its signature. */
 export type SignableRequest = Pick<OutgoingRequest, 'method' | 'url' | 'headers' | 'body'>
-
-const FORM_TYPE = 'application/x-www-form-urlencoded'
 
 /**
  * Percent-encodes a string over its UTF-8 bytes, keeping only the unreserved characters
@@ -101,13 +99,13 @@ export function formBodyParameters(
 ): ParameterList {
   const body = request.body
   if (body.kind === 'form') {
-    const type = mediaType(request.headers['content-type']) ?? FORM_TYPE
-    return type === FORM_TYPE ? body.fields.map(([k, v]) => [k, v]) : []
+    // A form body without a content-type is sent as a form (`encodeBody`).
+    const type = request.headers['content-type']
+    return type === undefined || isFormType(type) ? body.fields.map(([k, v]) => [k, v]) : []
   }
   if (body.kind === 'raw') {
-    const type = mediaType(request.headers['content-type'] ?? body.contentType)
-    return type === FORM_TYPE
-      ? [...new URLSearchParams(Buffer.from(body.bytes).toString('utf8'))]
+    return isFormType(request.headers['content-type'] ?? body.contentType)
+      ? parseForm(Buffer.from(body.bytes).toString('utf8'))
       : []
   }
   return []
@@ -303,10 +301,6 @@ function toUrl(url: URL | string): URL {
 
 function toList(parameters: ParameterList | Record<string, string>): ParameterList {
   return Array.isArray(parameters) ? parameters : Object.entries(parameters)
-}
-
-function mediaType(contentType: string | undefined): string | undefined {
-  return contentType?.split(';')[0]!.trim().toLowerCase() || undefined
 }
 
 function nonEmpty(value: unknown, name: string): void {
