@@ -417,6 +417,25 @@ describe.each(await testStoreKinds())('OAuth 2.0 JWTs on %s', (storeKind) => {
     ])
     expect((await t.api('POST', `/api/v1/connectors/${c.body.id}/ready`)).status).toBe(200)
 
+    // The hosted connect page asks for the values and sends no one to a browser flow.
+    const session = await t.api('POST', '/api/v1/connect-sessions', {
+      endUser: { id: 'user-jwt' },
+      connectors: [c.body.id],
+    })
+    expect(session.status, JSON.stringify(session.body)).toBe(201)
+    const pageInfo = await fetch(`${t.url}/connect/api/session`, {
+      headers: { 'x-patchbay-connect-session': session.body.token },
+    })
+    const { connectors } = (await pageInfo.json()) as {
+      connectors: { browser: boolean; fields: { name: string }[] }[]
+    }
+    expect(connectors[0]).toMatchObject({ browser: false })
+    expect(connectors[0]!.fields.map((f) => f.name)).toEqual([
+      'client_email',
+      'scopes',
+      'private_key',
+    ])
+
     // A key that does not parse: a 400 naming the value, no token request, nothing written.
     const bad = await t.api('POST', '/api/v1/connections', {
       connector: c.body.id,

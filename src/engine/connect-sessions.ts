@@ -203,7 +203,12 @@ function sessionView(s: ConnectSessionRecord): ConnectSessionView {
 /** Whether connecting with these settings sends the browser to the provider. */
 function usesBrowser(type: string, settings: Obj, values: Obj): boolean {
   if (type === 'oauth1') return true
-  if (type === 'oauth2') return settings.grantType !== 'client_credentials'
+  if (type === 'oauth2') {
+    return (
+      settings.grantType === 'authorization_code' ||
+      settings.grantType === 'authorization_code_pkce'
+    )
+  }
   if (type === 'multi') {
     const selectedBy = String(settings.selectedBy ?? 'auth_type')
     const options = (settings.options ?? {}) as Record<string, Obj>
