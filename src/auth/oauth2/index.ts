@@ -255,7 +255,22 @@ function assertionLifetime(ctx: Ctx): number {
   return ctx.settings.assertionLifetime ?? DEFAULT_ASSERTION_LIFETIME
 }
 
-type TemplateSetting = 'keyId' | 'audience' | 'assertionIssuer' | 'assertionSubject'
+/**
+ * The JWT bearer assertion's `sub`: a user to act for is optional (Google acts as the service
+ * account itself without one), so a template whose connection value is not set leaves it out.
+ */
+function assertionSubject(ctx: Ctx): string | undefined {
+  const template = ctx.settings.assertionSubject
+  if (template === undefined) return undefined
+  try {
+    return ctx.render(template) || undefined
+  } catch (err) {
+    if (err instanceof MissingTemplateValue) return undefined
+    throw err
+  }
+}
+
+type TemplateSetting = 'keyId' | 'audience' | 'assertionIssuer'
 
 /** A claim or header setting with the connection's values in it; a missing value is the connection's fault. */
 function renderSetting(ctx: Ctx, name: TemplateSetting): string {
@@ -333,10 +348,7 @@ async function fetchToken(ctx: Ctx, step: 'connect' | 'refresh'): Promise<Creden
             ? client.clientId
             : renderSetting(ctx, 'assertionIssuer'),
         audience: audience(ctx),
-        subject:
-          settings.assertionSubject === undefined
-            ? undefined
-            : renderSetting(ctx, 'assertionSubject'),
+        subject: assertionSubject(ctx),
         scope: inClaim ? scope : undefined,
       },
       signingKey(ctx),

@@ -578,14 +578,23 @@ describe('oauth2 JWT bearer grant (RFC 7523 §2.1)', () => {
         rule: 'does not fit signingAlgorithm: RS256 needs an RSA key, and the private key is an EC key on P-256',
       },
     ])
-    const missing = context({ ...bearer, privateKey: pkcs1, assertionSubject: '{{username}}' })
+    const missing = context({ ...bearer, privateKey: pkcs1, assertionIssuer: '{{client_email}}' })
     expect((await failure(oauth2Scheme.connect(missing))).details).toEqual([
       {
-        path: 'auth.assertionSubject',
-        rule: 'uses {{username}}, which this connection does not set',
+        path: 'auth.assertionIssuer',
+        rule: 'uses {{client_email}}, which this connection does not set',
       },
     ])
     expect(server.requests).toEqual([])
+  })
+
+  it('leaves sub out when the user to act for is an optional value the connection does not set', async () => {
+    server.answer({ body: { access_token: 'at-1' } }, { body: { access_token: 'at-2' } })
+    const settings = { ...bearer, privateKey: pkcs1, assertionSubject: '{{subject}}' }
+    await oauth2Scheme.connect(context(settings))
+    expect((await grantAssertion(rsa.publicKey)).claims.sub).toBeUndefined()
+    await oauth2Scheme.connect(context(settings, { values: {} }, { subject: 'bob@acme.example' }))
+    expect((await grantAssertion(rsa.publicKey)).claims.sub).toBe('bob@acme.example')
   })
 
   it('fails the connect with flow_failed and a re-acquire with needs_reauth on invalid_grant', async () => {
