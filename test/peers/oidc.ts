@@ -8,6 +8,10 @@
  * matches on any port (RFC 8252 §7.3), so a Patchbay started after the peer on any loopback port
  * can use `<public url>/oauth/callback`. Others can be added with `redirectUris`.
  *
+ * Clients that authenticate with a JWT (`private_key_jwt`, `client_secret_jwt`) and the JWT bearer
+ * grant (RFC 7523 §2.1, registered here with `registerGrantType`: oidc-provider has none) are
+ * there when the options ask for them.
+ *
  * @see https://github.com/panva/node-oidc-provider/blob/main/docs/README.md
  * @module
  */
@@ -15,8 +19,9 @@ import { generateKeyPair } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { promisify } from 'node:util'
+import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK, type JWTPayload } from 'jose'
 // @ts-expect-error -- oidc-provider ships no type declarations; the parts used here are typed below.
-import ProviderModule from 'oidc-provider'
+import ProviderModule, { errors as oidcErrors } from 'oidc-provider'
 import { request } from 'undici'
 
 export interface OidcPeerOptions {
@@ -28,13 +33,35 @@ export interface OidcPeerOptions {
   redirectUris?: string[]
   /** Every scope the server knows. Default `openid offline_access api:read api:write`. */
   scopes?: string[]
+  /**
+   * Registers `app-private-key-jwt`, which authenticates with `private_key_jwt` (OpenID Connect
+   * Core 1.0 §9) by these public keys (JWKs, each with a `kid`), for the code, refresh and client
+   * credentials grants (and the JWT bearer grant, with `jwtBearer`).
+   */
+  privateKeyJwtKeys?: JWK[]
+  /** Registers `app-client-secret-jwt`, which authenticates with `client_secret_jwt` (HS256). */
+  clientSecretJwt?: boolean
+  /**
+   * Accepts the JWT bearer grant for `app-jwt-bearer` (a public client that sends only its
+   * `client_id`) and `app-private-key-jwt`: an assertion signed by a key of its `iss`, for this
+   * server (`aud` the issuer or the token URL), valid for at most an hour, with a `jti` not seen
+   * before, buys an access token for its `sub` (for its `iss` when it has none), with the scopes
+   * of the `scope` parameter or else of a `scope` claim.
+   */
+  jwtBearer?: {
+    /** The public keys of each assertion issuer. */
+    issuers: Record<string, JWK[]>
+    /** Seconds the access tokens it issues last. Default `accessTokenTtl`. */
+    accessTokenTtl?: number
+  }
 }
 
 export interface OidcPeerClient {
   clientId: string
-  /** Absent for the public PKCE client. */
+  /** Absent for the public clients and `private_key_jwt`. */
   clientSecret?: string
-  tokenEndpointAuthMethod: 'client_secret_basic' | 'client_secret_post' | 'none'
+  tokenEndpointAuthMethod:
+    'client_secret_basic' | 'client_secret_post' | 'none' | 'private_key_jwt' | 'client_secret_jwt'
 }
 
 export interface OidcPeerClients {
@@ -46,6 +73,12 @@ export interface OidcPeerClients {
   pkce: OidcPeerClient
   /** `client_credentials`, `client_secret_post`. */
   clientCredentials: OidcPeerClient & { clientSecret: string }
+  /** Code, refresh, client credentials (and JWT bearer), `private_key_jwt`: with `privateKeyJwtKeys`. */
+  privateKeyJwt?: OidcPeerClient
+  /** Code, refresh and client credentials, `client_secret_jwt`: with `clientSecretJwt`. */
+  clientSecretJwt?: OidcPeerClient & { clientSecret: string }
+  /** JWT bearer only, public (`none`): with `jwtBearer`. */
+  jwtBearer?: OidcPeerClient
 }
 
 /** One request the token endpoint received, as sent (secrets included: this is a test peer). */
@@ -121,6 +154,20 @@ interface StoredToken {
   isValid: boolean
 }
 
+interface OidcClient {
+  clientId: string
+}
+
+interface TokenContext extends KoaContext {
+  oidc: { body?: Record<string, unknown>; params: Record<string, unknown>; client: OidcClient }
+}
+
+interface NewAccessToken {
+  expiresIn: number
+  readonly expiration: number
+  save(): Promise<string>
+}
+
 interface TokenModel {
   find(value: string): Promise<StoredToken | undefined>
   revokeByGrantId(grantId: string): Promise<void>
@@ -152,7 +199,20 @@ interface Provider {
     result: Record<string, unknown>,
     options?: { mergeWithLastSubmission?: boolean },
   ): Promise<string>
-  AccessToken: TokenModel
+  registerGrantType(
+    name: string,
+    handler: (ctx: TokenContext, next: () => Promise<void>) => Promise<void>,
+    parameters: string[],
+  ): void
+  AccessToken: TokenModel & {
+    new (init: {
+      accountId: string
+      client: OidcClient
+      grantId: string
+      scope?: string | undefined
+      gty: string
+    }): NewAccessToken
+  }
   RefreshToken: TokenModel
   AuthorizationCode: TokenModel
   ClientCredentials: Pick<TokenModel, 'find'>
@@ -164,6 +224,18 @@ interface Provider {
 }
 
 const ProviderClass = ProviderModule as new (issuer: string, config: object) => Provider
+const { CustomOIDCProviderError } = oidcErrors as {
+  CustomOIDCProviderError: new (error: string, description: string) => Error
+}
+/** An RFC 6749 §5.2 error answer with its description (oidc-provider's own keep it hidden). */
+const tokenError = (error: string) => (description: string) =>
+  new CustomOIDCProviderError(error, description)
+const invalidGrant = tokenError('invalid_grant')
+const invalidRequest = tokenError('invalid_request')
+const invalidScope = tokenError('invalid_scope')
+
+/** RFC 7523 §2.1. */
+export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
 
 // ---------------------------------------------------------------
 
@@ -203,6 +275,25 @@ export async function startOidcPeer(options: OidcPeerOptions = {}): Promise<Oidc
       tokenEndpointAuthMethod: 'client_secret_post',
     },
   }
+  const { jwtBearer } = options
+  const jwtClients: object[] = []
+  if (options.privateKeyJwtKeys) {
+    clients.privateKeyJwt = {
+      clientId: 'app-private-key-jwt',
+      tokenEndpointAuthMethod: 'private_key_jwt',
+    }
+  }
+  if (options.clientSecretJwt) {
+    clients.clientSecretJwt = {
+      clientId: 'app-client-secret-jwt',
+      // RFC 7518 §3.2: an HS256 key of at least 256 bits.
+      clientSecret: 'secret-client-jwt-0123456789abcdef-0123456789',
+      tokenEndpointAuthMethod: 'client_secret_jwt',
+    }
+  }
+  if (jwtBearer) {
+    clients.jwtBearer = { clientId: 'app-jwt-bearer', tokenEndpointAuthMethod: 'none' }
+  }
   const redirectUris = [...LOOPBACK_CALLBACKS, ...(options.redirectUris ?? [])]
   const codeClient = (c: OidcPeerClient) => ({
     client_id: c.clientId,
@@ -213,6 +304,34 @@ export async function startOidcPeer(options: OidcPeerOptions = {}): Promise<Oidc
     response_types: ['code'],
     redirect_uris: redirectUris,
   })
+
+  if (clients.privateKeyJwt) {
+    jwtClients.push({
+      ...codeClient(clients.privateKeyJwt),
+      grant_types: [
+        'authorization_code',
+        'refresh_token',
+        'client_credentials',
+        ...(jwtBearer ? [JWT_BEARER_GRANT] : []),
+      ],
+      jwks: { keys: options.privateKeyJwtKeys },
+    })
+  }
+  if (clients.clientSecretJwt) {
+    jwtClients.push({
+      ...codeClient(clients.clientSecretJwt),
+      grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+    })
+  }
+  if (clients.jwtBearer) {
+    jwtClients.push({
+      client_id: clients.jwtBearer.clientId,
+      token_endpoint_auth_method: 'none',
+      grant_types: [JWT_BEARER_GRANT],
+      response_types: [],
+      redirect_uris: [],
+    })
+  }
 
   const { privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 2048 })
   const provider = new ProviderClass(issuer, {
@@ -228,6 +347,7 @@ export async function startOidcPeer(options: OidcPeerOptions = {}): Promise<Oidc
         response_types: [],
         redirect_uris: [],
       },
+      ...jwtClients,
     ],
     jwks: { keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'peer', alg: 'RS256' }] },
     cookies: { keys: ['oidc-peer-cookie-key-0123456789'] },
@@ -264,6 +384,83 @@ export async function startOidcPeer(options: OidcPeerOptions = {}): Promise<Oidc
       Grant: refreshTokenTtl,
     },
   })
+
+  if (jwtBearer) {
+    const seen = new Set<string>()
+    provider.registerGrantType(
+      JWT_BEARER_GRANT,
+      async (ctx) => {
+        ctx.body = await jwtBearerToken(
+          ctx,
+          jwtBearer.issuers,
+          jwtBearer.accessTokenTtl ?? accessTokenTtl,
+          seen,
+        )
+      },
+      ['assertion', 'scope'],
+    )
+  }
+
+  /** RFC 7523 §3: the assertion's signature and claims, then a token for its subject. */
+  async function jwtBearerToken(
+    ctx: TokenContext,
+    issuers: Record<string, JWK[]>,
+    ttl: number,
+    seen: Set<string>,
+  ): Promise<Record<string, unknown>> {
+    const { assertion, scope: scopeParam } = ctx.oidc.params
+    if (typeof assertion !== 'string')
+      throw invalidRequest("missing required parameter 'assertion'")
+    let iss: string | undefined
+    try {
+      iss = decodeJwt(assertion).iss
+    } catch {
+      throw invalidGrant('the assertion is not a JWT')
+    }
+    const keys = iss === undefined ? undefined : issuers[iss]
+    if (!keys) throw invalidGrant('the assertion issuer is not known')
+    let payload: JWTPayload
+    try {
+      ;({ payload } = await jwtVerify(assertion, createLocalJWKSet({ keys }), {
+        algorithms: ['RS256', 'ES256'],
+        audience: [issuer, `${issuer}/token`],
+        requiredClaims: ['iss', 'aud', 'exp', 'iat', 'jti'],
+      }))
+    } catch (err) {
+      throw invalidGrant(`the assertion was refused: ${(err as Error).message}`)
+    }
+    if (payload.exp! - payload.iat! > 3600) {
+      throw invalidGrant('the assertion must expire within an hour of its iat')
+    }
+    const replayKey = `${iss}:${payload.jti}`
+    if (seen.has(replayKey)) throw invalidGrant('the assertion was used before')
+    seen.add(replayKey)
+    const scope =
+      typeof scopeParam === 'string'
+        ? scopeParam
+        : typeof payload.scope === 'string'
+          ? payload.scope
+          : undefined
+    const unknown = (scope ?? '').split(' ').filter((s) => s !== '' && !scopes.includes(s))
+    if (unknown.length > 0) throw invalidScope(`unknown scope: ${unknown.join(' ')}`)
+    const accountId = payload.sub ?? iss!
+    const grant = new provider.Grant({ accountId, clientId: ctx.oidc.client.clientId })
+    if (scope) grant.addOIDCScope(scope)
+    const token = new provider.AccessToken({
+      accountId,
+      client: ctx.oidc.client,
+      grantId: await grant.save(),
+      scope,
+      gty: 'jwt_bearer',
+    })
+    token.expiresIn = ttl
+    return {
+      access_token: await token.save(),
+      token_type: 'Bearer',
+      expires_in: token.expiration,
+      ...(scope ? { scope } : {}),
+    }
+  }
 
   const counters: OidcPeerCounters = {
     tokenRequests: 0,

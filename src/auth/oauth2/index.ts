@@ -1,28 +1,36 @@
 /**
- * `oauth2`: OAuth 2.0 with the authorization code grant (with or without PKCE) or the client
- * credentials grant (SPEC §3, "OAuth flows"). The protocol steps live beside this file, one
+ * `oauth2`: OAuth 2.0 with the authorization code grant (with or without PKCE), the client
+ * credentials grant or the JWT bearer grant (SPEC §3, "OAuth flows"; RFC 7523), the client
+ * authenticating with its secret or a signed JWT. The protocol steps live beside this file, one
  * request/process pair each; this file wires them to the `AuthScheme` hooks.
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749
+ * @see https://www.rfc-editor.org/rfc/rfc7523
  * @module
  */
 import { PatchbayError } from '../../errors.js'
 import type { FieldDefinition } from '../../connector/schema.js'
+import { MissingTemplateValue } from '../../lib/template.js'
 import type { AuthContext, Credentials } from '../scheme.js'
 import { defineAuthScheme, type FlowCallback } from '../scheme.js'
+import { DEFAULT_ASSERTION_LIFETIME, jwtBearerAssertion } from './assertion.js'
 import { authorizationUrl, processAuthorizationResponse, selectScopes } from './authorize.js'
+import { algorithmMismatch, checkPrivateKey, type SigningKey } from './keys.js'
 import { createPkcePair, createState } from './pkce.js'
 import { processRefreshTokenResponse, refreshTokenGrantRequest } from './refresh.js'
 import { processRevocationResponse, revocationRequest, type TokenTypeHint } from './revoke.js'
 import {
   oauth2Problems,
   oauth2SettingsSchema,
+  PRIVATE_KEY_FIELD,
+  privateKeyUse,
   usesBrowser,
   type OAuth2Settings,
 } from './settings.js'
 import {
   authorizationCodeGrantRequest,
   clientCredentialsGrantRequest,
+  jwtBearerGrantRequest,
   processTokenResponse,
   type OAuthClient,
 } from './token.js'
@@ -39,31 +47,42 @@ export const oauth2Scheme = defineAuthScheme({
   type: 'oauth2',
   label: 'OAuth 2.0',
   settings: oauth2SettingsSchema,
-  secretSettings: ['clientSecret'],
+  secretSettings: ['clientSecret', 'privateKey'],
   needsBrowser: (settings) => usesBrowser(settings.grantType),
   callbacks: [OAUTH2_CALLBACK],
   // A ready connector may ask for more scopes (its users consent to them on their next connect).
   appendOnlySettings: ['scopes'],
 
   connectionFields(settings) {
-    if (settings.scopes.length === 0) return []
-    const field: FieldDefinition = {
-      name: 'scopes',
-      label: 'Scopes',
-      type: 'multiselect',
-      optional: true,
-      delimiter: settings.scopeDelimiter,
-      options: settings.scopes.map((s): [string, string] => [s.name, s.value]),
-      default: settings.scopes.map((s) => s.value),
-      hint: 'Leave empty to ask for every scope.',
+    const fields: FieldDefinition[] = []
+    if (settings.scopes.length > 0) {
+      fields.push({
+        name: 'scopes',
+        label: 'Scopes',
+        type: 'multiselect',
+        optional: true,
+        delimiter: settings.scopeDelimiter,
+        options: settings.scopes.map((s): [string, string] => [s.name, s.value]),
+        default: settings.scopes.map((s) => s.value),
+        hint: 'Leave empty to ask for every scope.',
+      })
     }
-    return [field]
+    if (settings.privateKeySource === 'connection' && privateKeyUse(settings) !== undefined) {
+      fields.push({
+        name: PRIVATE_KEY_FIELD,
+        label: 'Private key',
+        type: 'password',
+        hint: 'PEM, from -----BEGIN PRIVATE KEY----- (or -----BEGIN RSA PRIVATE KEY-----) to the END line.',
+      })
+    }
+    return fields
   },
 
   // An authorization-code token without a refresh token (GitHub style) has nothing to refresh
-  // with: it is used until the API refuses it, never "refreshed" into needs_reauth.
+  // with: it is used until the API refuses it, never "refreshed" into needs_reauth. The grants
+  // without a browser just ask again.
   canRefresh: (settings, _values, credentials) =>
-    settings.grantType === 'client_credentials' ||
+    !usesBrowser(settings.grantType) ||
     credentials === undefined ||
     Boolean(credentials.values.refresh_token),
   problems: (settings) => oauth2Problems(settings),
@@ -71,8 +90,10 @@ export const oauth2Scheme = defineAuthScheme({
   async connect(ctx) {
     const settings = checkedSettings(ctx)
     if (!usesBrowser(settings.grantType)) {
-      return { status: 'connected', credentials: await fetchClientCredentialsToken(ctx, 'connect') }
+      return { status: 'connected', credentials: await fetchToken(ctx, 'connect') }
     }
+    // A key the connection gave is checked now, not after the user has been to the provider.
+    if (settings.clientAuth === 'private_key_jwt') signingKey(ctx)
     const state = createState()
     const redirectUri = ctx.callbackUrl(OAUTH2_CALLBACK.path)
     const pkce = settings.grantType === 'authorization_code_pkce' ? createPkcePair() : undefined
@@ -123,7 +144,7 @@ export const oauth2Scheme = defineAuthScheme({
 
   async refresh(ctx) {
     const settings = checkedSettings(ctx)
-    if (!usesBrowser(settings.grantType)) return fetchClientCredentialsToken(ctx, 'refresh')
+    if (!usesBrowser(settings.grantType)) return fetchToken(ctx, 'refresh')
     const refreshToken = ctx.credentials.values.refresh_token
     if (!refreshToken) {
       throw new PatchbayError(
@@ -185,10 +206,93 @@ function checkedSettings(ctx: Ctx): OAuth2Settings {
 
 function oauthClient(ctx: Ctx): OAuthClient {
   const { clientId, clientSecret, clientAuth } = ctx.settings
+  const jwt = clientAuth === 'private_key_jwt' || clientAuth === 'client_secret_jwt'
   return {
     clientId: ctx.render(clientId),
     clientSecret: clientSecret === undefined ? undefined : ctx.render(clientSecret),
     clientAuth,
+    privateKey: clientAuth === 'private_key_jwt' ? signingKey(ctx) : undefined,
+    assertion: jwt
+      ? { audience: audience(ctx), lifetime: assertionLifetime(ctx), now: ctx.now }
+      : undefined,
+  }
+}
+
+/**
+ * The private key, from the settings or the connection's `private_key`, with the algorithm and
+ * `kid` to sign with. A connection's key that does not parse is its bad value (a 400 naming
+ * it); the settings' key was checked when the connector was saved.
+ */
+function signingKey(ctx: Ctx): SigningKey {
+  const { privateKeySource, privateKey, signingAlgorithm, keyId } = ctx.settings
+  const fromConnection = privateKeySource === 'connection'
+  const path = fromConnection ? `values.${PRIVATE_KEY_FIELD}` : 'auth.privateKey'
+  const refuse = (rule: string, missing = false) =>
+    new PatchbayError(
+      fromConnection
+        ? 'connection.invalid_values'
+        : missing
+          ? 'connector.incomplete'
+          : 'connector.invalid',
+      `${path} ${rule}`,
+      { details: [{ path, rule }] },
+    )
+  const pem = fromConnection ? ctx.values[PRIVATE_KEY_FIELD] : privateKey
+  if (typeof pem !== 'string' || pem === '') {
+    throw refuse(`is required for ${privateKeyUse(ctx.settings)}`, true)
+  }
+  const checked = checkPrivateKey(pem)
+  if (!checked.ok) throw refuse(checked.rule)
+  if (signingAlgorithm !== undefined) {
+    const mismatch = algorithmMismatch(checked.key, signingAlgorithm)
+    if (mismatch !== undefined) throw refuse(`does not fit signingAlgorithm: ${mismatch}`)
+  }
+  return {
+    key: checked.key,
+    alg: signingAlgorithm ?? checked.alg,
+    kid: keyId === undefined ? undefined : renderSetting(ctx, 'keyId'),
+  }
+}
+
+/** `aud` of the JWTs: the `audience` setting, else the token URL (RFC 7523 §3, item 3). */
+function audience(ctx: Ctx): string {
+  return ctx.settings.audience === undefined
+    ? renderUrl(ctx, 'tokenUrl')
+    : renderSetting(ctx, 'audience')
+}
+
+function assertionLifetime(ctx: Ctx): number {
+  return ctx.settings.assertionLifetime ?? DEFAULT_ASSERTION_LIFETIME
+}
+
+/**
+ * The JWT bearer assertion's `sub`: a user to act for is optional (Google acts as the service
+ * account itself without one), so a template whose connection value is not set leaves it out.
+ */
+function assertionSubject(ctx: Ctx): string | undefined {
+  const template = ctx.settings.assertionSubject
+  if (template === undefined) return undefined
+  try {
+    return ctx.render(template) || undefined
+  } catch (err) {
+    if (err instanceof MissingTemplateValue) return undefined
+    throw err
+  }
+}
+
+type TemplateSetting = 'keyId' | 'audience' | 'assertionIssuer'
+
+/** A claim or header setting with the connection's values in it; a missing value is the connection's fault. */
+function renderSetting(ctx: Ctx, name: TemplateSetting): string {
+  const template = ctx.settings[name] ?? ''
+  try {
+    return ctx.render(template)
+  } catch (err) {
+    if (!(err instanceof MissingTemplateValue)) throw err
+    const rule = `uses {{${err.key}}}, which this connection does not set`
+    throw new PatchbayError('connection.invalid_values', `auth.${name} ${rule}`, {
+      details: [{ path: `auth.${name}`, rule }],
+    })
   }
 }
 
@@ -233,25 +337,57 @@ function scopeParam(ctx: Ctx): string | undefined {
   return selected.length > 0 ? selected.join(scopeDelimiter) : undefined
 }
 
-/** RFC 6749 §4.4: a token for the client itself, at connect and whenever it must be renewed. */
-async function fetchClientCredentialsToken(
-  ctx: Ctx,
-  step: 'connect' | 'refresh',
-): Promise<Credentials> {
+/**
+ * The grants without a browser, at connect and whenever the token must be renewed: a token for
+ * the client itself (RFC 6749 §4.4), or for a freshly signed assertion (RFC 7523 §2.1).
+ */
+async function fetchToken(ctx: Ctx, step: 'connect' | 'refresh'): Promise<Credentials> {
+  const { settings } = ctx
   const now = ctx.now()
-  const response = await clientCredentialsGrantRequest(
-    ctx.http,
-    renderUrl(ctx, 'tokenUrl'),
-    oauthClient(ctx),
-    {
-      scope: scopeParam(ctx),
-      extraParams: renderParams(ctx, ctx.settings.tokenParams),
-      step,
-    },
-  )
-  return processTokenResponse(response, { now, defaultExpiresIn: ctx.settings.expiresIn, step })
+  const tokenUrl = renderUrl(ctx, 'tokenUrl')
+  const client = oauthClient(ctx)
+  const scope = scopeParam(ctx)
+  const options = { extraParams: renderParams(ctx, settings.tokenParams), step }
+  let response
+  if (settings.grantType === 'jwt_bearer') {
+    const inClaim = settings.scopeIn === 'claim'
+    const assertion = await jwtBearerAssertion(
+      {
+        issuer:
+          settings.assertionIssuer === undefined
+            ? client.clientId
+            : renderSetting(ctx, 'assertionIssuer'),
+        audience: audience(ctx),
+        subject: assertionSubject(ctx),
+        scope: inClaim ? scope : undefined,
+      },
+      signingKey(ctx),
+      { now, lifetime: assertionLifetime(ctx) },
+    )
+    response = await jwtBearerGrantRequest(ctx.http, tokenUrl, client, assertion, {
+      ...options,
+      scope: inClaim ? undefined : scope,
+    })
+  } else {
+    response = await clientCredentialsGrantRequest(ctx.http, tokenUrl, client, {
+      ...options,
+      scope,
+    })
+  }
+  return processTokenResponse(response, { now, defaultExpiresIn: settings.expiresIn, step })
 }
 
+export {
+  CLIENT_ASSERTION_TYPE,
+  clientAssertion,
+  DEFAULT_ASSERTION_LIFETIME,
+  JWT_BEARER_GRANT_TYPE,
+  jwtBearerAssertion,
+  MAX_ASSERTION_LIFETIME,
+  type AssertionOptions,
+  type AssertionSigner,
+  type JwtBearerClaims,
+} from './assertion.js'
 export {
   authorizationUrl,
   endpointUrl,
@@ -267,6 +403,15 @@ export {
   type TokenStep,
 } from './errors.js'
 export {
+  algorithmFor,
+  algorithmMismatch,
+  checkPrivateKey,
+  SIGNING_ALGORITHMS,
+  type PrivateKeyCheck,
+  type SigningAlgorithm,
+  type SigningKey,
+} from './keys.js'
+export {
   calculateCodeChallenge,
   CODE_CHALLENGE_METHOD,
   createCodeVerifier,
@@ -278,9 +423,14 @@ export {
 export { processRefreshTokenResponse, refreshTokenGrantRequest } from './refresh.js'
 export { processRevocationResponse, revocationRequest, type TokenTypeHint } from './revoke.js'
 export {
+  CLIENT_AUTH_METHODS,
   GRANT_TYPES,
   oauth2Problems,
   oauth2SettingsSchema,
+  PRIVATE_KEY_FIELD,
+  PRIVATE_KEY_SOURCES,
+  privateKeySchema,
+  privateKeyUse,
   RESERVED_AUTHORIZATION_PARAMS,
   RESERVED_TOKEN_PARAMS,
   scopeSchema,
@@ -294,8 +444,11 @@ export {
   clientCredentialsGrantRequest,
   clientFormRequest,
   formUrlEncode,
+  jwtBearerGrantRequest,
   processTokenResponse,
   tokenEndpointRequest,
+  type ClientAssertionOptions,
+  type ClientAuthMethod,
   type OAuthClient,
   type TokenRequestOptions,
   type TokenResponseOptions,

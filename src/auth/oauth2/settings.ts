@@ -6,18 +6,38 @@
  * (a secret unless PKCE, an authorization URL unless `client_credentials`) are in
  * `oauth2Problems`, which the `ready` check and the hooks run.
  *
+ * The settings added for JWTs (RFC 7523) have no schema defaults: a connector made ready before
+ * them has none stored, and a default would read as a change to its frozen settings.
+ *
  * @module
  */
 import { z } from 'zod'
 import { templatedUrl } from '../../connector/schema.js'
 import type { FieldIssue } from '../../errors.js'
+import { MAX_ASSERTION_LIFETIME } from './assertion.js'
+import { algorithmMismatch, checkPrivateKey, SIGNING_ALGORITHMS } from './keys.js'
 
 export const GRANT_TYPES = [
   'authorization_code',
   'authorization_code_pkce',
   'client_credentials',
+  'jwt_bearer',
 ] as const
 export type OAuth2GrantType = (typeof GRANT_TYPES)[number]
+
+export const CLIENT_AUTH_METHODS = [
+  'body',
+  'basic',
+  'private_key_jwt',
+  'client_secret_jwt',
+  'none',
+] as const
+
+/** Where the private key is kept: in the connector's settings, or in each connection's values. */
+export const PRIVATE_KEY_SOURCES = ['connector', 'connection'] as const
+
+/** The connection field that holds the private key when `privateKeySource` is `connection`. */
+export const PRIVATE_KEY_FIELD = 'private_key'
 
 /** Parameters Patchbay sets itself on the authorization request; extra params cannot replace them. */
 export const RESERVED_AUTHORIZATION_PARAMS = [
@@ -40,6 +60,9 @@ export const RESERVED_TOKEN_PARAMS = [
   'client_id',
   'client_secret',
   'scope',
+  'assertion',
+  'client_assertion',
+  'client_assertion_type',
 ] as const
 
 function extraParams(reserved: readonly string[]) {
@@ -72,14 +95,55 @@ export const scopeSchema = z
   })
   .strict()
 
+/** A PEM private key that RS256 or ES256 can sign with; the rule never quotes the key. */
+export const privateKeySchema = z
+  .string()
+  .min(1)
+  .max(10_000)
+  .superRefine((pem, ctx) => {
+    const checked = checkPrivateKey(pem)
+    if (!checked.ok) ctx.addIssue({ code: 'custom', message: checked.rule })
+  })
+
 export const oauth2SettingsSchema = z
   .object({
     grantType: z.enum(GRANT_TYPES),
+    /** The client's id; for `jwt_bearer` also the assertion's default `iss`. */
     clientId: z.string().min(1).max(500),
-    /** Not needed for a public PKCE client (RFC 7636); required otherwise (`oauth2Problems`). */
+    /**
+     * Not needed for a public PKCE client (RFC 7636), `private_key_jwt` or `none`; required
+     * otherwise (`oauth2Problems`).
+     */
     clientSecret: z.string().min(1).max(2000).optional(),
-    /** RFC 6749 §2.3.1: `body` puts the credentials in the form, `basic` in HTTP Basic. */
-    clientAuth: z.enum(['body', 'basic']).default('body'),
+    /**
+     * RFC 6749 §2.3.1: `body` puts the credentials in the form, `basic` in HTTP Basic; RFC 7523
+     * §2.2: `private_key_jwt` and `client_secret_jwt` send a signed assertion; `none` sends
+     * nothing (`jwt_bearer` only).
+     */
+    clientAuth: z.enum(CLIENT_AUTH_METHODS).default('body'),
+    /** PEM; signs for `private_key_jwt` and `jwt_bearer`. A secret setting. */
+    privateKey: privateKeySchema.optional(),
+    /** Default `connector`: `privateKey` above; `connection`: each connection's `private_key`. */
+    privateKeySource: z.enum(PRIVATE_KEY_SOURCES).optional(),
+    /** Default: RS256 for an RSA key, ES256 for a P-256 key. */
+    signingAlgorithm: z.enum(SIGNING_ALGORITHMS).optional(),
+    /** The JWS `kid` header of JWTs signed with the private key; a template. */
+    keyId: z.string().min(1).max(500).optional(),
+    /** `aud` of every JWT Patchbay signs; default the token URL. A template. */
+    audience: z.string().min(1).max(2000).optional(),
+    /** Seconds from `iat` to `exp` of every JWT Patchbay signs; default 60. */
+    assertionLifetime: z
+      .number()
+      .int()
+      .min(10, 'must be at least 10 seconds')
+      .max(MAX_ASSERTION_LIFETIME, `must be at most ${MAX_ASSERTION_LIFETIME} seconds`)
+      .optional(),
+    /** `jwt_bearer`: the assertion's `iss`; default `clientId`. A template. */
+    assertionIssuer: z.string().min(1).max(500).optional(),
+    /** `jwt_bearer`: the assertion's `sub`, the user to act for; left out when absent. A template. */
+    assertionSubject: z.string().min(1).max(500).optional(),
+    /** `jwt_bearer`: the scopes in the `scope` form parameter (default) or in a `scope` claim. */
+    scopeIn: z.enum(['form', 'claim']).optional(),
     /** Required unless `client_credentials` (`oauth2Problems`). */
     authorizationUrl: templatedUrl.optional(),
     tokenUrl: templatedUrl,
@@ -114,6 +178,13 @@ export function usesBrowser(grantType: OAuth2GrantType | undefined): boolean {
   return grantType === 'authorization_code' || grantType === 'authorization_code_pkce'
 }
 
+/** Why the settings sign with a private key, or undefined when they do not. */
+export function privateKeyUse(settings: Partial<OAuth2Settings>): string | undefined {
+  if (settings.grantType === 'jwt_bearer') return 'the jwt_bearer grant'
+  if (settings.clientAuth === 'private_key_jwt') return 'private_key_jwt client authentication'
+  return undefined
+}
+
 /**
  * The rules between fields, for complete settings (the `ready` check, and `connect`). Fields the
  * schema itself requires are the schema's to report.
@@ -122,28 +193,77 @@ export function oauth2Problems(settings: Partial<OAuth2Settings>): FieldIssue[] 
   const issues: FieldIssue[] = []
   const { grantType } = settings
   if (grantType === undefined) return issues
+  const clientAuth = settings.clientAuth ?? 'body'
+  const noSecret = settings.clientSecret === undefined
   if (usesBrowser(grantType) && settings.authorizationUrl === undefined) {
     issues.push({ path: 'authorizationUrl', rule: `is required for the ${grantType} grant` })
   }
-  if (grantType !== 'authorization_code_pkce' && settings.clientSecret === undefined) {
+  if (clientAuth === 'client_secret_jwt' && noSecret) {
+    issues.push({
+      path: 'clientSecret',
+      rule: 'is required for client_secret_jwt client authentication',
+    })
+  }
+  // A public client (PKCE, or a JWT bearer grant's) identifies itself by its client_id alone.
+  const publicClient = grantType === 'authorization_code_pkce' || grantType === 'jwt_bearer'
+  if ((clientAuth === 'body' || clientAuth === 'basic') && noSecret && !publicClient) {
     issues.push({
       path: 'clientSecret',
       rule: `is required for the ${grantType} grant (only a PKCE client may go without)`,
     })
   }
-  if (
-    grantType === 'authorization_code_pkce' &&
-    settings.clientSecret === undefined &&
-    settings.clientAuth === 'basic'
-  ) {
+  if (clientAuth === 'basic' && noSecret && publicClient) {
     issues.push({
       path: 'clientAuth',
-      rule: 'cannot be basic for a public PKCE client without a secret',
+      rule:
+        grantType === 'jwt_bearer'
+          ? 'cannot be basic without a clientSecret'
+          : 'cannot be basic for a public PKCE client without a secret',
     })
   }
+  if (clientAuth === 'none' && grantType !== 'jwt_bearer') {
+    issues.push({ path: 'clientAuth', rule: 'can be none only for the jwt_bearer grant' })
+  }
+  issues.push(...privateKeyProblems(settings))
   const values = (settings.scopes ?? []).map((s) => s.value)
   if (new Set(values).size !== values.length) {
     issues.push({ path: 'scopes', rule: 'scope values must be unique' })
   }
   return issues
+}
+
+/** The private key: present where it is needed, absent where it is not, fit for the algorithm. */
+function privateKeyProblems(settings: Partial<OAuth2Settings>): FieldIssue[] {
+  const use = privateKeyUse(settings)
+  const fromConnection = settings.privateKeySource === 'connection'
+  if (use === undefined) {
+    return settings.privateKey === undefined
+      ? []
+      : [
+          {
+            path: 'privateKey',
+            rule: 'is used only by the jwt_bearer grant and private_key_jwt client authentication',
+          },
+        ]
+  }
+  if (fromConnection) {
+    return settings.privateKey === undefined
+      ? []
+      : [
+          {
+            path: 'privateKey',
+            rule: `must be left out when privateKeySource is connection (each connection gives its own ${PRIVATE_KEY_FIELD})`,
+          },
+        ]
+  }
+  if (settings.privateKey === undefined)
+    return [{ path: 'privateKey', rule: `is required for ${use}` }]
+  const checked = checkPrivateKey(settings.privateKey)
+  const mismatch =
+    checked.ok && settings.signingAlgorithm !== undefined
+      ? algorithmMismatch(checked.key, settings.signingAlgorithm)
+      : undefined
+  return mismatch === undefined
+    ? []
+    : [{ path: 'signingAlgorithm', rule: `does not fit the key: ${mismatch}` }]
 }

@@ -1,10 +1,17 @@
+import { generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { jwtVerify } from 'jose'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startScriptedTokenServer, type ScriptedTokenServer } from '../../../test/peers/oidc.js'
 import { isPatchbayError, type PatchbayError } from '../../errors.js'
 import type { OutgoingRequest } from '../../lib/request.js'
 import type { Credentials } from '../scheme.js'
 import { createTestAuthContext } from '../testing.js'
-import { formUrlEncode, oauth2Scheme, oauth2SettingsSchema } from './index.js'
+import {
+  CLIENT_ASSERTION_TYPE,
+  formUrlEncode,
+  oauth2Scheme,
+  oauth2SettingsSchema,
+} from './index.js'
 
 const NOW = 1_700_000_000_000
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
@@ -305,5 +312,303 @@ describe('oauth2 revocation (RFC 7009)', () => {
     expect(err.code).toBe('oauth.provider_error')
     expect(err.details).toEqual({ status: 503, error: 'temporarily_unavailable' })
     expect(server.requests).toHaveLength(2)
+  })
+})
+
+describe('oauth2 JWT client authentication (RFC 7523 §2.2)', () => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const pkcs1 = rsa.privateKey.export({ type: 'pkcs1', format: 'pem' }) as string
+
+  /** The form's client assertion, its signature checked with `key` at the test's clock. */
+  async function assertionOf(form: Record<string, string>, key: KeyObject | Uint8Array) {
+    const jwt = form.client_assertion ?? ''
+    const { payload, protectedHeader } = await jwtVerify(jwt, key, {
+      currentDate: new Date(NOW),
+    })
+    return { header: protectedHeader, claims: payload }
+  }
+
+  it('refreshes with private_key_jwt: client_id and a client assertion for the token URL', async () => {
+    server.answer({ body: { access_token: 'at-1' } })
+    await oauth2Scheme.refresh!(
+      context({
+        clientAuth: 'private_key_jwt',
+        clientSecret: undefined,
+        privateKey: pkcs1,
+        keyId: 'key-2024',
+        refreshUrl: `${server.origin}/refresh`,
+      }),
+    )
+    const [sent] = server.requests
+    expect(sent?.path).toBe('/refresh')
+    expect(sent?.headers.authorization).toBeUndefined()
+    expect(sent?.form).toEqual({
+      grant_type: 'refresh_token',
+      refresh_token: 'rt-0',
+      client_id: 'client-1',
+      client_assertion_type: CLIENT_ASSERTION_TYPE,
+      client_assertion: expect.any(String) as string,
+    })
+    const { header, claims } = await assertionOf(sent!.form, rsa.publicKey)
+    expect(header).toEqual({ alg: 'RS256', kid: 'key-2024' })
+    expect(claims).toEqual({
+      iss: 'client-1',
+      sub: 'client-1',
+      aud: `${server.origin}/token`,
+      jti: expect.stringMatching(/^[\w-]{22}$/) as string,
+      iat: NOW / 1000,
+      exp: NOW / 1000 + 60,
+    })
+  })
+
+  it('signs client_secret_jwt with HS256 over the secret, for the audience and lifetime set', async () => {
+    server.answer({ body: { access_token: 'at-1' } })
+    await oauth2Scheme.refresh!(
+      context({
+        clientAuth: 'client_secret_jwt',
+        audience: 'https://auth.example.com',
+        assertionLifetime: 120,
+      }),
+    )
+    const form = server.requests[0]!.form
+    expect(form.client_secret).toBeUndefined()
+    const { header, claims } = await assertionOf(form, new TextEncoder().encode('very-secret'))
+    expect(header).toEqual({ alg: 'HS256' })
+    expect(claims).toMatchObject({
+      iss: 'client-1',
+      sub: 'client-1',
+      aud: 'https://auth.example.com',
+      exp: NOW / 1000 + 120,
+    })
+  })
+
+  it('revokes with a fresh client assertion on each request', async () => {
+    server.answer({ body: '' }, { body: '' })
+    await oauth2Scheme.revoke!(
+      context({
+        revokeUrl: `${server.origin}/revoke`,
+        clientAuth: 'private_key_jwt',
+        clientSecret: undefined,
+        privateKey: pkcs1,
+      }),
+    )
+    const claims = await Promise.all(
+      server.requests.map(async (r) => (await assertionOf(r.form, rsa.publicKey)).claims),
+    )
+    expect(claims.map((c) => c.aud)).toEqual([`${server.origin}/token`, `${server.origin}/token`])
+    expect(claims[0]!.jti).not.toBe(claims[1]!.jti)
+    expect(server.requests.map((r) => r.form.token)).toEqual(['rt-0', 'at-0'])
+  })
+})
+
+describe('oauth2 JWT bearer grant (RFC 7523 §2.1)', () => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const pkcs1 = rsa.privateKey.export({ type: 'pkcs1', format: 'pem' }) as string
+  const pkcs8 = ec.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string
+  const bearer = {
+    grantType: 'jwt_bearer',
+    authorizationUrl: undefined,
+    clientSecret: undefined,
+  }
+
+  async function grantAssertion(key: KeyObject) {
+    const form = server.requests.at(-1)!.form
+    const { payload, protectedHeader } = await jwtVerify(form.assertion ?? '', key, {
+      currentDate: new Date(NOW),
+    })
+    return { form, header: protectedHeader, claims: payload }
+  }
+
+  it('connects Salesforce style: no client authentication, iss the consumer key, sub the user', async () => {
+    server.answer({
+      body: { access_token: 'sf-1', instance_url: 'https://acme.my.salesforce.com' },
+    })
+    const ctx = context(
+      {
+        ...bearer,
+        clientId: '3MVG9-consumer-key',
+        clientAuth: 'none',
+        privateKey: pkcs1,
+        audience: 'https://login.salesforce.com',
+        assertionSubject: '{{username}}',
+        expiresIn: 7200,
+      },
+      { values: {} },
+      { username: 'integration@acme.example' },
+    )
+    const outcome = await oauth2Scheme.connect(ctx)
+    expect(outcome).toMatchObject({
+      status: 'connected',
+      credentials: { values: { access_token: 'sf-1' }, expiresAt: NOW + 7_200_000 },
+    })
+    const { form, header, claims } = await grantAssertion(rsa.publicKey)
+    expect(form).toEqual({
+      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      assertion: expect.any(String) as string,
+    })
+    expect(server.requests[0]?.headers.authorization).toBeUndefined()
+    expect(header).toEqual({ alg: 'RS256' })
+    expect(claims).toEqual({
+      iss: '3MVG9-consumer-key',
+      sub: 'integration@acme.example',
+      aud: 'https://login.salesforce.com',
+      jti: expect.any(String) as string,
+      iat: NOW / 1000,
+      exp: NOW / 1000 + 60,
+    })
+  })
+
+  it('connects Google style: the key and the issuer from the connection, the scopes in a claim', async () => {
+    server.answer({ body: { access_token: 'ya29-1', expires_in: 3599, token_type: 'Bearer' } })
+    const ctx = context(
+      {
+        ...bearer,
+        clientId: 'service-account',
+        clientAuth: 'none',
+        privateKeySource: 'connection',
+        assertionIssuer: '{{client_email}}',
+        keyId: '{{private_key_id}}',
+        audience: 'https://oauth2.googleapis.com/token',
+        assertionLifetime: 3600,
+        scopeIn: 'claim',
+        scopeDelimiter: ' ',
+        scopes: [
+          { name: 'Drive', value: 'https://www.googleapis.com/auth/drive.readonly' },
+          { name: 'Calendar', value: 'https://www.googleapis.com/auth/calendar' },
+        ],
+      },
+      { values: {} },
+      {
+        client_email: 'svc@project.iam.gserviceaccount.com',
+        private_key_id: 'abc123',
+        private_key: pkcs8,
+      },
+    )
+    expect(oauth2Scheme.connectionFields(ctx.settings).map((f) => [f.name, f.type])).toEqual([
+      ['scopes', 'multiselect'],
+      ['private_key', 'password'],
+    ])
+    await oauth2Scheme.connect(ctx)
+    const { form, header, claims } = await grantAssertion(ec.publicKey)
+    expect(Object.keys(form)).toEqual(['grant_type', 'assertion'])
+    expect(header).toEqual({ alg: 'ES256', kid: 'abc123' })
+    expect(claims).toEqual({
+      iss: 'svc@project.iam.gserviceaccount.com',
+      aud: 'https://oauth2.googleapis.com/token',
+      scope:
+        'https://www.googleapis.com/auth/drive.readonly https://www.googleapis.com/auth/calendar',
+      jti: expect.any(String) as string,
+      iat: NOW / 1000,
+      exp: NOW / 1000 + 3600,
+    })
+  })
+
+  it('puts the scopes in the form by default, and re-acquires with a new assertion on refresh', async () => {
+    server.answer({ body: { access_token: 'at-1' } }, { body: { access_token: 'at-2' } })
+    const ctx = context({
+      ...bearer,
+      clientAuth: 'body',
+      privateKey: pkcs1,
+      scopes: [{ name: 'Read', value: 'read' }],
+      tokenParams: { resource: 'api' },
+    })
+    expect(oauth2Scheme.canRefresh(ctx.settings, {}, { values: { access_token: 'x' } })).toBe(true)
+    await oauth2Scheme.connect(ctx)
+    const first = await grantAssertion(rsa.publicKey)
+    expect(first.form).toEqual({
+      resource: 'api',
+      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      assertion: expect.any(String) as string,
+      scope: 'read',
+      client_id: 'client-1',
+    })
+    expect(first.claims).toMatchObject({ iss: 'client-1', aud: `${server.origin}/token` })
+    expect(first.claims.scope).toBeUndefined()
+    const renewed = await oauth2Scheme.refresh!(ctx)
+    expect(renewed.values).toEqual({ access_token: 'at-2' })
+    const second = await grantAssertion(rsa.publicKey)
+    expect(second.claims.jti).not.toBe(first.claims.jti)
+    expect(second.form.refresh_token).toBeUndefined()
+  })
+
+  it('can authenticate the client with private_key_jwt as well, with the same key', async () => {
+    server.answer({ body: { access_token: 'at-1' } })
+    await oauth2Scheme.connect(
+      context({ ...bearer, clientAuth: 'private_key_jwt', privateKey: pkcs1 }),
+    )
+    const { form } = await grantAssertion(rsa.publicKey)
+    expect(Object.keys(form)).toEqual([
+      'grant_type',
+      'assertion',
+      'client_id',
+      'client_assertion_type',
+      'client_assertion',
+    ])
+    const client = await jwtVerify(form.client_assertion ?? '', rsa.publicKey, {
+      currentDate: new Date(NOW),
+    })
+    expect(client.payload).toMatchObject({ iss: 'client-1', sub: 'client-1' })
+  })
+
+  it('refuses a connection key that does not parse with a 400 naming it, before any request', async () => {
+    const ctx = context(
+      { ...bearer, clientAuth: 'none', privateKeySource: 'connection' },
+      { values: {} },
+      { private_key: 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ' },
+    )
+    const err = await failure(oauth2Scheme.connect(ctx))
+    expect(err.code).toBe('connection.invalid_values')
+    expect(err.details).toEqual([
+      { path: 'values.private_key', rule: expect.stringMatching(/^must be a PEM private key/) },
+    ])
+    expect(err.message).not.toContain('MIIE')
+    expect(server.requests).toEqual([])
+  })
+
+  it('refuses a connection key that does not fit signingAlgorithm, and a claim value it lacks', async () => {
+    const mismatch = context(
+      { ...bearer, privateKeySource: 'connection', signingAlgorithm: 'RS256' },
+      { values: {} },
+      { private_key: pkcs8 },
+    )
+    expect((await failure(oauth2Scheme.connect(mismatch))).details).toEqual([
+      {
+        path: 'values.private_key',
+        rule: 'does not fit signingAlgorithm: RS256 needs an RSA key, and the private key is an EC key on P-256',
+      },
+    ])
+    const missing = context({ ...bearer, privateKey: pkcs1, assertionIssuer: '{{client_email}}' })
+    expect((await failure(oauth2Scheme.connect(missing))).details).toEqual([
+      {
+        path: 'auth.assertionIssuer',
+        rule: 'uses {{client_email}}, which this connection does not set',
+      },
+    ])
+    expect(server.requests).toEqual([])
+  })
+
+  it('leaves sub out when the user to act for is an optional value the connection does not set', async () => {
+    server.answer({ body: { access_token: 'at-1' } }, { body: { access_token: 'at-2' } })
+    const settings = { ...bearer, privateKey: pkcs1, assertionSubject: '{{subject}}' }
+    await oauth2Scheme.connect(context(settings))
+    expect((await grantAssertion(rsa.publicKey)).claims.sub).toBeUndefined()
+    await oauth2Scheme.connect(context(settings, { values: {} }, { subject: 'bob@acme.example' }))
+    expect((await grantAssertion(rsa.publicKey)).claims.sub).toBe('bob@acme.example')
+  })
+
+  it('fails the connect with flow_failed and a re-acquire with needs_reauth on invalid_grant', async () => {
+    const answer = {
+      status: 400,
+      body: { error: 'invalid_grant', error_description: 'Invalid JWT Signature.' },
+    }
+    server.answer(answer, answer)
+    const ctx = context({ ...bearer, clientAuth: 'none', privateKey: pkcs1 })
+    const connect = await failure(oauth2Scheme.connect(ctx))
+    expect(connect.code).toBe('connection.flow_failed')
+    expect(connect.message).toMatch(
+      /^The token request failed: HTTP 400, invalid_grant: Invalid JWT Signature/,
+    )
+    expect((await failure(oauth2Scheme.refresh!(ctx))).code).toBe('connection.needs_reauth')
   })
 })

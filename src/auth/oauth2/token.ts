@@ -1,22 +1,49 @@
 /**
- * The token endpoint (RFC 6749 §3.2): client authentication, the authorization-code and
- * client-credentials grants, and reading the answer into `Credentials`.
+ * The token endpoint (RFC 6749 §3.2): client authentication, the authorization-code,
+ * client-credentials and JWT bearer grants, and reading the answer into `Credentials`.
  *
  * @module
  */
 import { isPatchbayError } from '../../errors.js'
 import type { HttpClient, HttpResponse } from '../../lib/http.js'
 import type { Credentials } from '../scheme.js'
+import { CLIENT_ASSERTION_TYPE, clientAssertion, JWT_BEARER_GRANT_TYPE } from './assertion.js'
 import { endpointUrl } from './authorize.js'
 import { tokenEndpointFailure, type TokenStep } from './errors.js'
+import type { SigningKey } from './keys.js'
+
+/**
+ * How the client authenticates at the token endpoint:
+ * - `body`, `basic`: the client secret in the form or in HTTP Basic (RFC 6749 §2.3.1);
+ * - `private_key_jwt`, `client_secret_jwt`: a JWT client assertion (RFC 7523 §2.2; OpenID
+ *   Connect Core 1.0 §9);
+ * - `none`: nothing about the client at all, for a JWT bearer grant whose assertion says who is
+ *   asking (RFC 7523 §2.1: client authentication is optional there).
+ */
+export type ClientAuthMethod = 'body' | 'basic' | 'private_key_jwt' | 'client_secret_jwt' | 'none'
 
 /** The OAuth client Patchbay acts as. */
 export interface OAuthClient {
   clientId: string
-  /** Absent for a public client, which sends only its `client_id` (RFC 6749 §2.1, §3.2.1). */
+  /**
+   * Absent for a public client, which sends only its `client_id` (RFC 6749 §2.1, §3.2.1), and for
+   * `private_key_jwt`.
+   */
   clientSecret?: string | undefined
-  /** Where a confidential client puts its credentials (RFC 6749 §2.3.1). */
-  clientAuth: 'body' | 'basic'
+  clientAuth: ClientAuthMethod
+  /** `private_key_jwt`: the key the client assertion is signed with. */
+  privateKey?: SigningKey | undefined
+  /** Client assertions: their `aud`, lifetime and clock. */
+  assertion?: ClientAssertionOptions | undefined
+}
+
+export interface ClientAssertionOptions {
+  /** The assertion's `aud`; default the URL of the endpoint the request goes to. */
+  audience?: string | undefined
+  /** Seconds from `iat` to `exp`; default 60. */
+  lifetime?: number | undefined
+  /** Epoch ms; default `Date.now`. */
+  now?: (() => number) | undefined
 }
 
 export interface TokenRequestOptions {
@@ -43,19 +70,48 @@ export function formUrlEncode(value: string): string {
 }
 
 /**
- * Adds the client's credentials to a token or revocation request: HTTP Basic with each part
- * form-encoded, or `client_id` and `client_secret` in the body; a public client sends only its
- * `client_id`.
+ * Adds the client's credentials to a request to `endpoint` (token, refresh or revocation):
+ * HTTP Basic with each part form-encoded, `client_id` and `client_secret` in the body, or
+ * `client_id` with a signed `client_assertion`; a public client sends only its `client_id`, and
+ * `none` sends nothing.
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+ * @see https://www.rfc-editor.org/rfc/rfc7523#section-2.2
+ * @see https://openid.net/specs/openid-connect-core-1_0.html#ClientAuthentication
  */
-export function clientAuthentication(
+export async function clientAuthentication(
   client: OAuthClient,
+  endpoint: string,
   body: URLSearchParams,
   headers: Record<string, string>,
-): void {
+): Promise<void> {
+  if (client.clientAuth === 'none') return
   if (!client.clientId) throw new TypeError('"clientId" must be a non-empty string')
-  if (client.clientSecret === undefined) {
+  if (client.clientAuth === 'private_key_jwt' || client.clientAuth === 'client_secret_jwt') {
+    const { audience, lifetime, now } = client.assertion ?? {}
+    let signer: { privateKey: SigningKey } | { clientSecret: string }
+    if (client.clientAuth === 'private_key_jwt') {
+      if (!client.privateKey) {
+        throw new TypeError('"privateKey" is required for private_key_jwt client authentication')
+      }
+      signer = { privateKey: client.privateKey }
+    } else {
+      if (client.clientSecret === undefined) {
+        throw new TypeError(
+          '"clientSecret" is required for client_secret_jwt client authentication',
+        )
+      }
+      signer = { clientSecret: client.clientSecret }
+    }
+    const assertion = await clientAssertion(client.clientId, audience ?? endpoint, signer, {
+      lifetime,
+      now: now?.(),
+    })
+    // The client_id too, as oauth4webapi sends it: servers may look the client up by it.
+    body.set('client_id', client.clientId)
+    body.set('client_assertion_type', CLIENT_ASSERTION_TYPE)
+    body.set('client_assertion', assertion)
+  } else if (client.clientSecret === undefined) {
     body.set('client_id', client.clientId)
   } else if (client.clientAuth === 'basic') {
     const pair = `${formUrlEncode(client.clientId)}:${formUrlEncode(client.clientSecret)}`
@@ -67,7 +123,7 @@ export function clientAuthentication(
 }
 
 /** POSTs a form to an endpoint with the client's authentication; transport errors pass as is. */
-export function clientFormRequest(
+export async function clientFormRequest(
   http: HttpClient,
   endpoint: string,
   endpointName: string,
@@ -79,7 +135,7 @@ export function clientFormRequest(
   const body = new URLSearchParams(extraParams)
   for (const [key, value] of Object.entries(params)) body.set(key, value)
   const headers: Record<string, string> = { accept: 'application/json' }
-  clientAuthentication(client, body, headers)
+  await clientAuthentication(client, url.href, body, headers)
   return http(url, { method: 'POST', headers, body })
 }
 
@@ -145,10 +201,34 @@ export function clientCredentialsGrantRequest(
   client: OAuthClient,
   options: TokenRequestOptions & { scope?: string | undefined } = {},
 ): Promise<HttpResponse> {
-  if (client.clientSecret === undefined) {
+  // RFC 6749 §4.4: only a confidential client may use this grant, so it must authenticate.
+  if (client.clientAuth === 'none') {
+    throw new TypeError('the client_credentials grant needs client authentication, not "none"')
+  }
+  if (client.clientSecret === undefined && client.clientAuth !== 'private_key_jwt') {
     throw new TypeError('"clientSecret" is required for the client_credentials grant')
   }
   const params: Record<string, string> = { grant_type: 'client_credentials' }
+  if (options.scope) params.scope = options.scope
+  return tokenEndpointRequest(http, tokenEndpoint, 'tokenUrl', client, params, options)
+}
+
+/**
+ * Exchanges a signed JWT (`jwtBearerAssertion`) for an access token, with the client's
+ * authentication when it has one: the grant lets the assertion alone say who is asking.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7523#section-2.1
+ * @see https://www.rfc-editor.org/rfc/rfc7521#section-4.1
+ */
+export function jwtBearerGrantRequest(
+  http: HttpClient,
+  tokenEndpoint: string,
+  client: OAuthClient,
+  assertion: string,
+  options: TokenRequestOptions & { scope?: string | undefined } = {},
+): Promise<HttpResponse> {
+  if (!assertion) throw new TypeError('"assertion" must be a non-empty string')
+  const params: Record<string, string> = { grant_type: JWT_BEARER_GRANT_TYPE, assertion }
   if (options.scope) params.scope = options.scope
   return tokenEndpointRequest(http, tokenEndpoint, 'tokenUrl', client, params, options)
 }
