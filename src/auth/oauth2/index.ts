@@ -15,6 +15,7 @@ import { createPkcePair, createState } from './pkce.js'
 import { processRefreshTokenResponse, refreshTokenGrantRequest } from './refresh.js'
 import { processRevocationResponse, revocationRequest, type TokenTypeHint } from './revoke.js'
 import {
+  oauth2Presentation,
   oauth2Problems,
   oauth2SettingsSchema,
   usesBrowser,
@@ -34,6 +35,7 @@ export const oauth2Scheme = defineAuthScheme({
   label: 'OAuth 2.0',
   settings: oauth2SettingsSchema,
   secretSettings: ['clientSecret'],
+  presentation: oauth2Presentation,
 
   connectionFields(settings) {
     if (settings.scopes.length === 0) return []
