@@ -38,6 +38,40 @@ export const apiKeyScheme = defineAuthScheme({
         ),
     })
     .strict(),
+  presentation: {
+    preferred: true,
+    initial: { params: [{ name: 'API key', key: 'X-Api-Key', in: 'header' }] },
+    settings: {
+      params: {
+        label: 'Parameters',
+        hint: 'Each parameter is a value the connection asks for and sends in a header, the query string or a form body field under its key.',
+        itemLabel: 'Parameter',
+        newItem: { name: '', key: '', in: 'header' },
+        settings: {
+          name: {
+            label: 'label',
+            hint: 'What the connection form shows, e.g. API key.',
+            group: 'param',
+          },
+          key: {
+            label: 'key',
+            hint: 'The header name, query key or form field, e.g. X-Api-Key.',
+            group: 'param',
+          },
+          in: {
+            label: 'location',
+            options: [
+              ['header', 'Header'],
+              ['query', 'Query string'],
+              ['form', 'Form body'],
+            ],
+            group: 'param',
+          },
+        },
+        groups: { param: { layout: 'columns-3' } },
+      },
+    },
+  },
   // SPEC §3: the connection holds one value per param, under the param's `key`.
   connectionFields: (s) => s.params.map((p) => ({ name: p.key, label: p.name, type: 'password' })),
   canRefresh: () => false,

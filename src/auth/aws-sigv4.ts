@@ -77,6 +77,38 @@ export const awsSigV4Scheme = defineAuthScheme({
   type: 'aws_sigv4',
   label: 'AWS Signature Version 4',
   settings: awsSigV4Settings,
+  presentation: {
+    settings: {
+      service: {
+        label: 'Service',
+        placeholder: 'execute-api',
+        hint: 'The signing name: execute-api, s3, es, lambda…',
+        group: 'scope',
+      },
+      region: { label: 'Region', placeholder: 'us-east-1', group: 'scope' },
+      signatureIn: {
+        label: 'Signature location',
+        emptyLabel: 'Authorization header (default)',
+        options: [
+          ['header', 'Authorization header'],
+          ['query', 'Query string (presigned URL)'],
+        ],
+      },
+      expiresIn: {
+        label: 'Presigned URL lifetime in seconds',
+        placeholder: '3600',
+        visibleWhen: { setting: 'signatureIn', is: ['query'] },
+      },
+      normalizePath: { label: 'Normalize the path', group: 'advanced' },
+      signPayload: { label: 'Send the payload hash', group: 'advanced' },
+      signSessionToken: { label: 'Sign the session token', group: 'advanced' },
+    },
+    groups: {
+      scope: { layout: 'columns-2' },
+      advanced: { title: 'Advanced', collapsed: true, layout: 'columns-3' },
+    },
+    note: 'Connections ask for an access key ID, a secret access key and an optional session token.',
+  },
   connectionFields: () => [
     { name: 'accessKeyId', label: 'Access key ID', type: 'text' },
     { name: 'secretAccessKey', label: 'Secret access key', type: 'password' },

@@ -16,6 +16,23 @@ export const basicScheme = defineAuthScheme({
       passwordLabel: z.string().min(1).max(100).default('Password'),
     })
     .strict(),
+  presentation: {
+    settings: {
+      usernameLabel: {
+        label: 'Username label',
+        placeholder: 'Username',
+        hint: 'What the connection form calls the username. Default “Username”.',
+        group: 'labels',
+      },
+      passwordLabel: {
+        label: 'Password label',
+        placeholder: 'Password',
+        hint: 'Default “Password”.',
+        group: 'labels',
+      },
+    },
+    groups: { labels: { layout: 'columns-2' } },
+  },
   connectionFields: (s) => [
     { name: 'username', label: s.usernameLabel, type: 'text' },
     { name: 'password', label: s.passwordLabel, type: 'password' },

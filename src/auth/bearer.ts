@@ -25,6 +25,29 @@ export const bearerScheme = defineAuthScheme({
         .default('Authorization'),
     })
     .strict(),
+  presentation: {
+    settings: {
+      parameterName: {
+        label: 'Token field label',
+        placeholder: 'Bearer Token',
+        hint: 'What the connection form calls the token. Default “Bearer Token”.',
+        group: 'token',
+      },
+      prefix: {
+        label: 'Token prefix',
+        placeholder: 'Bearer',
+        hint: 'Sent before the token, e.g. Bearer. Default “Bearer”.',
+        group: 'token',
+      },
+      header: {
+        label: 'Header',
+        placeholder: 'Authorization',
+        hint: 'Default Authorization.',
+        group: 'token',
+      },
+    },
+    groups: { token: { layout: 'columns-3' } },
+  },
   connectionFields: (s) => [{ name: 'token', label: s.parameterName, type: 'password' }],
   canRefresh: () => false,
   connect(ctx) {

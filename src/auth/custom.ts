@@ -17,6 +17,7 @@ import type { HttpClient, HttpRequestInit, HttpResponse } from '../lib/http.js'
 import { splitPath } from '../lib/json-path.js'
 import { setBodyField } from '../lib/request.js'
 import { MissingTemplateValue } from '../lib/template.js'
+import type { HintSet } from './presentation.js'
 import { defineAuthScheme, type AuthContext, type Credentials } from './scheme.js'
 
 const headerName = z
@@ -52,6 +53,31 @@ export const authRequestShape = {
   bodyType: z.enum(['json', 'form']).default('json'),
 }
 export const authRequestSchema = z.object(authRequestShape).strict()
+
+/** The builder's hints for an auth request's settings; labels follow the request's own prefix. */
+export const authRequestHints = {
+  settings: {
+    method: {
+      label: 'method',
+      emptyLabel: 'POST (default)',
+      options: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].map((m) => [m, m] as const),
+      group: 'line',
+    },
+    url: { label: 'URL', widget: 'url', hint: 'May use {{field}} templates.', group: 'line' },
+    headers: { label: 'headers' },
+    query: { label: 'query parameters' },
+    body: { label: 'body fields' },
+    bodyType: {
+      label: 'body type',
+      emptyLabel: 'JSON (default)',
+      options: [
+        ['json', 'JSON'],
+        ['form', 'Form (x-www-form-urlencoded)'],
+      ],
+    },
+  },
+  groups: { line: { layout: 'narrow-wide' } },
+} satisfies HintSet
 export type AuthRequestSpec = z.infer<typeof authRequestSchema>
 
 const stepSchema = z
@@ -94,6 +120,56 @@ export const customScheme = defineAuthScheme({
   type: 'custom',
   label: 'Custom authentication',
   settings: customSettings,
+  presentation: {
+    settings: {
+      acquire: {
+        label: 'Acquire steps',
+        itemLabel: 'Step',
+        newItem: { method: 'POST', url: '' },
+        group: 'acquire',
+        settings: {
+          ...authRequestHints.settings,
+          extract: {
+            label: 'extracted values',
+            keyLabel: 'Name',
+            valueLabel: 'JSON path',
+            hint: 'e.g. authtoken = data.token',
+          },
+        },
+        groups: authRequestHints.groups,
+      },
+      apply: {
+        label: 'Apply',
+        group: 'apply',
+        settings: {
+          headers: { label: 'headers' },
+          query: { label: 'query parameters' },
+          body: { label: 'body fields' },
+          basic: {
+            label: 'HTTP Basic',
+            prefix: 'Basic',
+            toggle: 'Send HTTP Basic credentials',
+            newItem: { username: '', password: '' },
+            settings: {
+              username: { label: 'username', group: 'credentials' },
+              password: { label: 'password', group: 'credentials' },
+            },
+            groups: { credentials: { layout: 'columns-2' } },
+          },
+        },
+      },
+    },
+    groups: {
+      acquire: {
+        title: 'Acquire steps',
+        hint: 'Requests run in order when connecting (and again to refresh); each extracts values from its JSON response, usable as {{name}} afterwards.',
+      },
+      apply: {
+        title: 'Apply',
+        hint: 'What goes on every request; values may use {{name}} templates.',
+      },
+    },
+  },
   // Templates read the connector's own fields; custom adds none.
   connectionFields: () => [],
   canRefresh: (s) => (s.acquire?.length ?? 0) > 0,

@@ -17,6 +17,7 @@ import { PatchbayError } from '../errors.js'
 import type { HttpClient } from '../lib/http.js'
 import { renderTemplate } from '../lib/template.js'
 import {
+  authRequestHints,
   authRequestSchema,
   extractValue,
   jsonPathSchema,
@@ -60,6 +61,30 @@ export const httpTokenScheme = defineAuthScheme({
   type: 'http_token',
   label: 'HTTP request token',
   settings: httpTokenSettings,
+  presentation: {
+    settings: {
+      request: { label: 'Token request', frame: true, ...authRequestHints },
+      tokenPath: {
+        label: 'Token path',
+        placeholder: 'data.token',
+        hint: 'Where the token sits in the JSON response.',
+        group: 'token',
+      },
+      expiresInPath: {
+        label: 'Lifetime path',
+        placeholder: 'data.expires_in',
+        hint: "Optional: where the token's lifetime in seconds sits.",
+        group: 'token',
+      },
+      prefix: { label: 'Token prefix', placeholder: 'Bearer', group: 'token' },
+      header: { label: 'Header', placeholder: 'Authorization', group: 'token' },
+    },
+    groups: { token: { layout: 'columns-2' } },
+    test: {
+      hint: 'Sends the token request once with sample values, so you can check it and pick where the token is.',
+      pick: { setting: 'tokenPath', noun: 'token' },
+    },
+  },
   // The request's templates read the connector's own fields.
   connectionFields: () => [],
   canRefresh: () => true,

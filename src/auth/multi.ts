@@ -165,6 +165,22 @@ export function createMultiScheme(getRegistry: () => AuthRegistry) {
     type: 'multi',
     label: 'Multiple authentication types',
     settings,
+    presentation: {
+      label: 'Multiple (the user picks one)',
+      settings: {
+        selectedBy: {
+          label: 'Selecting field name',
+          placeholder: 'auth_type',
+          hint: 'The connection field whose value names the option. Default auth_type.',
+        },
+        options: {
+          label: 'Options',
+          widget: 'auth-options',
+          itemLabel: 'Option',
+          keyPlaceholder: 'api_key',
+        },
+      },
+    },
     /**
      * Secret settings of every type, as paths under `options.*` (the engine must treat `*` as any
      * option key).

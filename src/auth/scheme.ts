@@ -17,6 +17,7 @@ import type { FieldDefinition } from '../connector/schema.js'
 import { PatchbayError, type FieldIssue } from '../errors.js'
 import type { HttpClient } from '../lib/http.js'
 import type { OutgoingRequest } from '../lib/request.js'
+import type { AuthPresentation } from './presentation.js'
 
 /** Values a scheme acquired (tokens); all are secrets, encrypted at rest, never returned. */
 export interface Credentials {
@@ -87,6 +88,12 @@ export interface AuthScheme<S = Record<string, unknown>> {
   readonly settings: z.ZodObject
   /** Settings keys that hold secrets: encrypted at rest and masked in answers. */
   readonly secretSettings?: readonly string[]
+  /**
+   * How the connector builder shows the settings: labels, order, layout, conditions, editors
+   * (`presentation.ts`). The builder's form is drawn from these hints and the JSON Schema of
+   * `settings`, so a type needs no UI code of its own.
+   */
+  readonly presentation?: AuthPresentation
   /**
    * Fields a connection supplies for this scheme, besides the connector's own `fields`. With the
    * connection's `values`, a scheme whose fields depend on them (`multi`) answers exactly.

@@ -339,6 +339,55 @@ export function buildOpenApi(registry: AuthRegistry, version: string): Json {
           responses: { '204': { description: 'Deleted' }, ...errors },
         },
       },
+      '/auth-types': {
+        get: {
+          summary:
+            'The auth types a connector may use: each with the JSON Schema of its settings and the connector builder’s hints',
+          responses: {
+            '200': ok(
+              '{ items: [{ type, label, settings, presentation, secretSettings, testBeforeReady, hasTest }] }',
+              {
+                type: 'object',
+                required: ['items'],
+                properties: {
+                  items: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      required: [
+                        'type',
+                        'label',
+                        'settings',
+                        'presentation',
+                        'secretSettings',
+                        'testBeforeReady',
+                        'hasTest',
+                      ],
+                      properties: {
+                        type: { type: 'string' },
+                        label: { type: 'string' },
+                        settings: {
+                          type: 'object',
+                          description: 'JSON Schema (draft 2020-12) of the type’s own settings',
+                        },
+                        presentation: {
+                          type: 'object',
+                          description:
+                            'Labels, order, layout, conditions and widgets for the builder (docs/auth/README.md)',
+                        },
+                        secretSettings: { type: 'array', items: { type: 'string' } },
+                        testBeforeReady: { type: 'boolean' },
+                        hasTest: { type: 'boolean' },
+                      },
+                    },
+                  },
+                },
+              },
+            ),
+            ...errors,
+          },
+        },
+      },
       '/openapi.json': {
         get: { summary: 'This document', security: [], responses: { '200': ok('OpenAPI 3') } },
       },

@@ -4,6 +4,7 @@
  */
 import type {
   ApiErrorBody,
+  AuthTypeInfo,
   BreakerView,
   ConnectionStatus,
   ConnectionView,
@@ -153,23 +154,9 @@ export const api = {
       cursor?: string
     }) => call<Page<LogView>>('GET', withQuery('/api/v1/logs', query)),
   },
-  /** The auth types this server registers, read from its OpenAPI document. */
-  async authTypes(): Promise<string[]> {
-    const doc = await call<{
-      components?: {
-        schemas?: { ConnectorInput?: { properties?: { auth?: { oneOf?: unknown[] } } } }
-      }
-    }>('GET', '/api/v1/openapi.json')
-    const variants = doc.components?.schemas?.ConnectorInput?.properties?.auth?.oneOf ?? []
-    const types: string[] = []
-    for (const v of variants) {
-      const t = (v as { properties?: { type?: { enum?: unknown[]; const?: unknown } } }).properties
-        ?.type
-      const name = t?.const ?? t?.enum?.[0]
-      if (typeof name === 'string') types.push(name)
-    }
-    return types
-  },
+  /** The auth types connectors may use, with what the builder draws their forms from. */
+  authTypes: () =>
+    call<{ items: AuthTypeInfo[] }>('GET', '/api/v1/auth-types').then((r) => r.items),
 }
 
 /** Every page of a list. */

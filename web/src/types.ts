@@ -1,9 +1,22 @@
 /**
  * What the API answers (SPEC §6). Inputs are typed by the shared zod schemas in `src/connector`.
  */
+import type { AuthTypeDescription } from '../../src/auth/presentation.js'
 import type { FieldDefinition } from '../../src/connector/schema.js'
 
 export type { FieldDefinition }
+export type {
+  AuthPresentation,
+  GroupHint,
+  HintCondition,
+  HintSet,
+  JsonSchema,
+  SettingHint,
+  Widget,
+} from '../../src/auth/presentation.js'
+
+/** `GET /api/v1/auth-types`: an auth type, its settings' JSON Schema and the builder's hints. */
+export type AuthTypeInfo = AuthTypeDescription
 
 export interface FieldIssue {
   path: string

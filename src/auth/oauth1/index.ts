@@ -66,6 +66,18 @@ export const oauth1Scheme = defineAuthScheme({
   secretSettings: ['consumerSecret'],
   needsBrowser: () => true,
   callbacks: [OAUTH1_CALLBACK],
+  presentation: {
+    settings: {
+      consumerKey: { label: 'Consumer key', group: 'consumer' },
+      consumerSecret: { label: 'Consumer secret', group: 'consumer' },
+      requestTokenUrl: { label: 'Request token URL', widget: 'url' },
+      authorizationUrl: { label: 'Authorization URL', widget: 'url' },
+      accessTokenUrl: { label: 'Access token URL', widget: 'url' },
+      revokeUrl: { label: 'Revoke URL', widget: 'url', hint: 'Optional.' },
+      signatureMethod: { label: 'Signature method', emptyLabel: 'HMAC-SHA1 (default)' },
+    },
+    groups: { consumer: { layout: 'columns-2' } },
+  },
   connectionFields: () => [],
   // Token credentials do not expire; a dead grant needs the user to authorize again.
   canRefresh: () => false,

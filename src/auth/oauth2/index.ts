@@ -20,6 +20,7 @@ import { createPkcePair, createState } from './pkce.js'
 import { processRefreshTokenResponse, refreshTokenGrantRequest } from './refresh.js'
 import { processRevocationResponse, revocationRequest, type TokenTypeHint } from './revoke.js'
 import {
+  oauth2Presentation,
   oauth2Problems,
   oauth2SettingsSchema,
   PRIVATE_KEY_FIELD,
@@ -52,6 +53,7 @@ export const oauth2Scheme = defineAuthScheme({
   callbacks: [OAUTH2_CALLBACK],
   // A ready connector may ask for more scopes (its users consent to them on their next connect).
   appendOnlySettings: ['scopes'],
+  presentation: oauth2Presentation,
 
   connectionFields(settings) {
     const fields: FieldDefinition[] = []

@@ -16,6 +16,7 @@ import { templatedUrl } from '../../connector/schema.js'
 import type { FieldIssue } from '../../errors.js'
 import { MAX_ASSERTION_LIFETIME } from './assertion.js'
 import { algorithmMismatch, checkPrivateKey, SIGNING_ALGORITHMS } from './keys.js'
+import type { AuthPresentation, HintCondition } from '../presentation.js'
 
 export const GRANT_TYPES = [
   'authorization_code',
@@ -81,6 +82,9 @@ function extraParams(reserved: readonly string[]) {
     .default({})
 }
 
+/** RFC 6749 §3.3 scope-token: printable ASCII but space, `"` and `\`. */
+const SCOPE_VALUE_RULE = 'must be printable ASCII without space, " or \\'
+
 export const scopeSchema = z
   .object({
     /** What the connection form shows. */
@@ -90,8 +94,7 @@ export const scopeSchema = z
       .string()
       .min(1)
       .max(500)
-      // RFC 6749 §3.3 scope-token: printable ASCII but space, `"` and `\`.
-      .regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be printable ASCII without space, " or \\'),
+      .regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, SCOPE_VALUE_RULE),
   })
   .strict()
 
@@ -172,6 +175,171 @@ export const oauth2SettingsSchema = z
   .strict()
 
 export type OAuth2Settings = z.infer<typeof oauth2SettingsSchema>
+
+const browserGrant: HintCondition = {
+  setting: 'grantType',
+  is: ['authorization_code', 'authorization_code_pkce'],
+}
+const pkceGrant: HintCondition = { setting: 'grantType', is: ['authorization_code_pkce'] }
+
+/** The connector builder's form (presentation.ts). */
+export const oauth2Presentation: AuthPresentation = {
+  initial: { grantType: 'authorization_code' },
+  settings: {
+    grantType: {
+      label: 'Grant type',
+      emptyLabel: 'Choose a grant type',
+      options: [
+        ['authorization_code', 'Authorization code'],
+        ['authorization_code_pkce', 'Authorization code with PKCE'],
+        ['client_credentials', 'Client credentials'],
+        ['jwt_bearer', 'JWT bearer (service account)'],
+      ],
+      hint: 'The user authorizes in the browser at the provider.',
+      hintWhen: [
+        {
+          when: { setting: 'grantType', is: ['client_credentials'] },
+          hint: 'Connects without a browser; a new token is fetched when one expires.',
+        },
+        {
+          when: { setting: 'grantType', is: ['jwt_bearer'] },
+          hint: 'Connects without a browser: Patchbay signs a JWT with the private key (RFC 7523) for each new token.',
+        },
+      ],
+    },
+    clientId: { label: 'Client ID', group: 'client' },
+    clientSecret: {
+      label: 'Client secret',
+      group: 'client',
+      required: { setting: 'grantType', not: ['authorization_code_pkce'] },
+      hintWhen: [{ when: pkceGrant, hint: 'Optional for a public PKCE client.' }],
+    },
+    clientAuth: {
+      label: 'Client authentication',
+      emptyLabel: 'In the request body (default)',
+      options: [
+        ['body', 'In the request body'],
+        ['basic', 'HTTP Basic'],
+        ['private_key_jwt', 'A JWT signed with the private key (private_key_jwt)'],
+        ['client_secret_jwt', 'A JWT signed with the client secret (client_secret_jwt)'],
+        ['none', 'None (the JWT bearer assertion identifies the client)'],
+      ],
+    },
+    privateKey: {
+      label: 'Private key (PEM)',
+      widget: 'textarea',
+      group: 'jwt',
+      hint: 'RSA (RS256) or P-256 (ES256), unencrypted PEM; for jwt_bearer and private_key_jwt.',
+    },
+    privateKeySource: {
+      label: 'Private key from',
+      group: 'jwt',
+      emptyLabel: 'This connector (default)',
+      options: [
+        ['connector', 'This connector'],
+        ['connection', 'Each connection (a private_key field)'],
+      ],
+    },
+    signingAlgorithm: {
+      label: 'Signing algorithm',
+      group: 'jwt',
+      emptyLabel: 'From the key',
+    },
+    keyId: { label: 'Key ID (kid)', group: 'jwt', hint: 'Optional.' },
+    audience: {
+      label: 'Assertion audience',
+      group: 'jwt',
+      hint: 'Optional; the token URL when empty.',
+    },
+    assertionLifetime: {
+      label: 'Assertion lifetime in seconds',
+      group: 'jwt',
+      placeholder: '60',
+    },
+    assertionIssuer: {
+      label: 'Assertion issuer (iss)',
+      group: 'jwt',
+      hint: 'jwt_bearer; may use {{field}}, e.g. {{client_email}}.',
+    },
+    assertionSubject: {
+      label: 'Assertion subject (sub)',
+      group: 'jwt',
+      hint: 'Optional: the user to act as.',
+    },
+    scopeIn: {
+      label: 'Scopes go in',
+      group: 'jwt',
+      emptyLabel: 'The token request (default)',
+      options: [
+        ['form', 'The token request'],
+        ['claim', 'The assertion’s scope claim (Google)'],
+      ],
+    },
+    authorizationUrl: {
+      label: 'Authorization URL',
+      widget: 'url',
+      required: true,
+      visibleWhen: browserGrant,
+    },
+    tokenUrl: { label: 'Token URL', widget: 'url' },
+    refreshUrl: {
+      label: 'Refresh URL',
+      widget: 'url',
+      hint: 'Optional; the token URL when empty.',
+      group: 'more',
+    },
+    revokeUrl: {
+      label: 'Revoke URL',
+      widget: 'url',
+      hint: 'Optional (RFC 7009); deleting a connection revokes its tokens.',
+      group: 'more',
+    },
+    scopes: {
+      label: 'Scopes',
+      widget: 'scopes',
+      hint: 'Scopes are edited in the Scopes tab.',
+      order: 3,
+      settings: {
+        name: { placeholder: 'Read contacts' },
+        value: { placeholder: 'contacts.read', patternRule: SCOPE_VALUE_RULE },
+      },
+    },
+    scopeDelimiter: {
+      label: 'Scope delimiter',
+      placeholder: ',',
+      hint: 'Joins the selected scopes. Default a comma; many providers want a space.',
+    },
+    tokenPrefix: {
+      label: 'Token prefix',
+      placeholder: 'Bearer',
+      hint: 'Default Bearer; sent as Authorization: <prefix> <token>.',
+      group: 'advanced',
+      order: 2,
+    },
+    expiresIn: {
+      label: 'Token lifetime in seconds',
+      placeholder: '3600',
+      hint: 'Default 3600; used when the token response has no expires_in (900–86400).',
+      group: 'advanced',
+      order: 1,
+    },
+    authorizationParams: {
+      label: 'Extra authorization parameters',
+      hint: 'Added to the authorization URL, e.g. access_type=offline.',
+      visibleWhen: browserGrant,
+    },
+    tokenParams: {
+      label: 'Extra token parameters',
+      hint: 'Added to token requests, e.g. audience.',
+    },
+  },
+  groups: {
+    client: { layout: 'columns-2' },
+    more: { layout: 'columns-2' },
+    advanced: { title: 'Advanced', collapsed: true, layout: 'columns-2' },
+    jwt: { title: 'JWT signing', collapsed: true, layout: 'columns-2' },
+  },
+}
 
 /** Whether the grant sends the user's browser to the provider (SPEC "OAuth flows"). */
 export function usesBrowser(grantType: OAuth2GrantType | undefined): boolean {

@@ -9,6 +9,7 @@ import { invalidInput } from '../../errors.js'
 import type { ConnectionStatus } from '../../store/store.js'
 import { queryOf, readJson } from '../http.js'
 import { adminKeyRoutes } from './admin.js'
+import { authTypeRoutes } from './auth-types.js'
 import { connectSessionRoutes } from './connect.js'
 
 const STATUSES = ['pending', 'connected', 'needs_reauth', 'error']
@@ -87,6 +88,7 @@ export function apiRoutes(pb: Patchbay): Hono {
 
   api.route('/', adminKeyRoutes(pb))
   api.route('/', connectSessionRoutes(pb))
+  api.route('/', authTypeRoutes(pb))
 
   return api
 }

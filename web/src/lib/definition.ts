@@ -5,65 +5,20 @@
 import { connectorBaseShape, connectorInputSchema } from '../../../src/connector/schema.js'
 import { deriveLinkName, NAME_MAX } from '../../../src/connector/rules.js'
 import { toFieldIssues } from '../../../src/engine/issues.js'
-import type { ConnectorDraft, ConnectorView, FieldIssue, Obj } from '../types.js'
+import type { AuthSettings, ConnectorDraft, ConnectorView, FieldIssue, Obj } from '../types.js'
 
 export { deriveLinkName, NAME_MAX }
 
 /** What the API answers in place of a secret setting; sending it back keeps the stored secret. */
 export const MASK = '********'
-export const SECRET_SETTINGS = ['clientSecret', 'consumerSecret'] as const
 
-export const AUTH_LABELS: Record<string, string> = {
-  basic: 'Basic authentication',
-  api_key: 'API key',
-  bearer: 'Bearer token',
-  oauth1: 'OAuth 1.0a',
-  oauth2: 'OAuth 2.0',
-  aws_sigv4: 'AWS Signature Version 4',
-  http_token: 'HTTP request token',
-  custom: 'Custom authentication',
-  multi: 'Multiple (the user picks one)',
-}
-
-export const KNOWN_AUTH_TYPES = Object.keys(AUTH_LABELS)
-
-export function authLabel(type: string): string {
-  return AUTH_LABELS[type] ?? type
-}
-
-/** Settings a type starts with when picked. */
-export function defaultAuth(type: string): Obj & { type: string } {
-  switch (type) {
-    case 'api_key':
-      return { type, params: [{ name: 'API key', key: 'X-Api-Key', in: 'header' }] }
-    case 'oauth2':
-      return { type, grantType: 'authorization_code' }
-    default:
-      return { type }
-  }
-}
-
-const COMMON_AUTH_KEYS = ['type', 'refreshOn', 'detectOn', 'extra']
-
-/** Whether the auth holds settings of its own type (which a type change would discard). */
-export function hasTypeSettings(auth: Obj): boolean {
-  const own = Object.keys(auth).filter((k) => !COMMON_AUTH_KEYS.includes(k))
-  const fresh = defaultAuth(String(auth.type))
-  return own.some((k) => JSON.stringify(auth[k]) !== JSON.stringify(fresh[k]))
-}
-
-export function changeAuthType(auth: Obj, type: string): Obj & { type: string } {
-  const kept: Obj = {}
-  for (const k of ['refreshOn', 'detectOn', 'extra']) if (auth[k] !== undefined) kept[k] = auth[k]
-  return { ...defaultAuth(type), ...kept, type }
-}
-
-export function newDraft(): ConnectorDraft {
+/** A new connector, with `auth` the settings of the type it starts with. */
+export function newDraft(auth: AuthSettings): ConnectorDraft {
   return {
     name: '',
     baseUrl: '',
     fields: [],
-    auth: defaultAuth('api_key'),
+    auth,
     customAction: { enabled: true },
     actions: [],
   }
@@ -88,20 +43,21 @@ export function draftOf(view: ConnectorView): ConnectorDraft {
   return draft
 }
 
+/** The auth settings without the masks the API put in place of secret settings. */
 function withoutMasks(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutMasks)
   if (value && typeof value === 'object') {
     const out: Obj = {}
-    for (const [k, v] of Object.entries(value as Obj)) {
-      if (v === MASK && (SECRET_SETTINGS as readonly string[]).includes(k)) continue
-      out[k] = withoutMasks(v)
-    }
+    for (const [k, v] of Object.entries(value as Obj)) if (v !== MASK) out[k] = withoutMasks(v)
     return out
   }
   return value
 }
 
-/** A definition to import elsewhere: no ids, no (masked) secrets. */
+/**
+ * A definition to import elsewhere: no ids, no (masked) secrets. A mask is meaningless away from
+ * the stored secret it stands for, so every one is left out.
+ */
 export function exportOf(view: ConnectorView): Obj {
   const draft = draftOf(view)
   return {

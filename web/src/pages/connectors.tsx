@@ -3,10 +3,11 @@
  */
 import { useEffect, useRef, useState } from 'react'
 import { api, errorText, listAll } from '../api.js'
+import { AuthTypeName } from '../components/auth-type-name.js'
 import { EmptyState, ErrorBox, Loading, StageBadge } from '../components/feedback.js'
 import { TextInput } from '../components/form.js'
 import { useToast } from '../components/toast.js'
-import { authLabel, exportOf } from '../lib/definition.js'
+import { exportOf } from '../lib/definition.js'
 import { downloadJson } from '../lib/download.js'
 import { useAsync } from '../lib/use-async.js'
 import { Link, navigate } from '../router.js'
@@ -154,7 +155,9 @@ export function ConnectorsPage() {
                 <td data-label="Stage">
                   <StageBadge stage={c.stage} />
                 </td>
-                <td data-label="Auth type">{authLabel(c.auth.type)}</td>
+                <td data-label="Auth type">
+                  <AuthTypeName type={c.auth.type} />
+                </td>
                 <td data-label="Connections">
                   <Link to={`/connections?connector=${encodeURIComponent(c.id)}`}>
                     {c.connectionCount}

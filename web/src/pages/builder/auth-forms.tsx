@@ -1,529 +1,404 @@
 /**
- * One form per auth type (SPEC §3). Each binds to the settings at `base` (the connector's `auth`,
- * or a `multi` option), so `multi` reuses them for its options.
+ * The auth settings form of any type, drawn from the JSON Schema of its settings and the hints
+ * its scheme exports (`src/auth/presentation.ts`): this file knows the widgets, never a type.
+ * A form binds to the settings at `base` (the connector's `auth`, or an `auth-options` entry).
  */
-import { useState } from 'react'
+import { Fragment, useId, useState, type ReactNode } from 'react'
+import { findType, initialAuth, preferredType, typeLabel } from '../../lib/auth-types.js'
+import { parseSignal } from '../../lib/definition.js'
+import {
+  blocksOf,
+  editorOf,
+  holds,
+  isSecret,
+  itemsOf,
+  labelOf,
+  type Editor,
+} from '../../lib/json-schema.js'
 import { getIn, type Path } from '../../lib/paths.js'
-import { authLabel } from '../../lib/definition.js'
-import type { Obj } from '../../types.js'
-import { BBool, BKeyValue, BNumber, BSecret, BSelect, BText, useBuilder } from './context.js'
+import type { GroupHint, HintSet, JsonSchema, Obj, SettingHint } from '../../types.js'
+import {
+  BBool,
+  BKeyValue,
+  BList,
+  BNumber,
+  BSecret,
+  BSelect,
+  BText,
+  BTextArea,
+  useBuilder,
+} from './context.js'
 import { FieldsEditor } from './fields-editor.js'
 
-const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].map((m) => [m, m] as const)
+/** The type a form belongs to: its settings start at `root`, and these of them are secret. */
+interface Scope {
+  root: Path
+  secrets: readonly string[]
+}
 
 export function AuthForm({ type, base }: { type: string; base: Path }) {
-  switch (type) {
-    case 'basic':
-      return <BasicForm base={base} />
-    case 'api_key':
-      return <ApiKeyForm base={base} />
-    case 'bearer':
-      return <BearerForm base={base} />
-    case 'oauth1':
-      return <OAuth1Form base={base} />
-    case 'oauth2':
-      return <OAuth2Form base={base} />
-    case 'aws_sigv4':
-      return <AwsForm base={base} />
-    case 'http_token':
-      return <HttpTokenForm base={base} />
-    case 'custom':
-      return <CustomForm base={base} />
-    case 'multi':
-      return <MultiForm base={base} />
-    default:
+  const b = useBuilder()
+  const info = findType(b.authTypes, type)
+  if (!info)
+    return (
+      <p className="notice">
+        This server does not offer the “{type}” auth type to connectors made here, so there is no
+        form for it: edit its settings in the JSON tab.
+      </p>
+    )
+  return (
+    <div>
+      <SettingsForm
+        schema={info.settings}
+        hints={info.presentation}
+        base={base}
+        scope={{ root: base, secrets: info.secretSettings }}
+      />
+      {info.presentation.note ? <p className="hint">{info.presentation.note}</p> : null}
+    </div>
+  )
+}
+
+const LAYOUT: Record<NonNullable<GroupHint['layout']>, string> = {
+  'columns-2': 'grid-2',
+  'columns-3': 'grid-3',
+  'narrow-wide': 'grid-request',
+}
+
+function Group({ hint, children }: { hint: GroupHint; children: ReactNode }) {
+  const help = hint.hint ? <p className="hint">{hint.hint}</p> : null
+  const body = hint.layout ? <div className={LAYOUT[hint.layout]}>{children}</div> : children
+  if (hint.collapsed)
+    return (
+      <details className="group">
+        <summary>{hint.title}</summary>
+        {help}
+        {body}
+      </details>
+    )
+  return (
+    <>
+      {hint.title ? <h3>{hint.title}</h3> : null}
+      {help}
+      {body}
+    </>
+  )
+}
+
+/** The settings of one object, in their order and groups; hidden ones left out. */
+export function SettingsForm({
+  schema,
+  hints,
+  base,
+  scope = { root: base, secrets: [] },
+  prefix,
+}: {
+  schema: JsonSchema
+  hints: HintSet | undefined
+  base: Path
+  scope?: Scope
+  prefix?: string
+}) {
+  const b = useBuilder()
+  const values = getIn(b.draft, base) as Obj | undefined
+  const hintOf = (name: string): SettingHint => hints?.settings?.[name] ?? {}
+  return (
+    <>
+      {blocksOf(schema, hints).map((block) => {
+        const names = block.names.filter((name) => {
+          const when = hintOf(name).visibleWhen
+          return when === undefined || holds(when, values)
+        })
+        if (names.length === 0) return null
+        const settings = names.map((name) => (
+          <Setting
+            key={name}
+            name={name}
+            schema={schema.properties?.[name] ?? {}}
+            hint={hintOf(name)}
+            required={schema.required?.includes(name) ?? false}
+            base={base}
+            siblings={values}
+            scope={scope}
+            prefix={prefix}
+          />
+        ))
+        return (
+          <Fragment key={block.group ?? names[0]}>
+            {block.group === undefined ? (
+              settings
+            ) : (
+              <Group hint={hints?.groups?.[block.group] ?? {}}>{settings}</Group>
+            )}
+          </Fragment>
+        )
+      })}
+    </>
+  )
+}
+
+/** An object's own problem (`Parameters must have at least 1 item`), under its settings. */
+function Issue({ path, label }: { path: Path; label: string }) {
+  const rule = useBuilder().issue(path)
+  return rule ? <p className="field-error">{`${label} ${rule}`}</p> : null
+}
+
+interface SettingProps {
+  name: string
+  schema: JsonSchema
+  hint: SettingHint
+  /** Whether the schema requires it. */
+  required: boolean
+  base: Path
+  /** The settings beside it, which its conditions read. */
+  siblings: Obj | undefined
+  scope: Scope
+  prefix: string | undefined
+}
+
+function Setting({ name, schema, hint, required, base, siblings, scope, prefix }: SettingProps) {
+  const path = [...base, name]
+  const secret = isSecret(path.slice(scope.root.length), scope.secrets)
+  const needed =
+    typeof hint.required === 'object' ? holds(hint.required, siblings) : (hint.required ?? required)
+  const editor: Editor = editorOf(schema, hint, secret, needed)
+  const label = labelOf(name, hint, editor === 'object' ? undefined : prefix)
+  const help = hint.hintWhen?.find((h) => holds(h.when, siblings))?.hint ?? hint.hint
+  const input = { path, label, hint: help, required: needed, placeholder: hint.placeholder }
+  switch (editor) {
+    case 'password':
+      return <BSecret {...input} />
+    case 'url':
+      return <BText {...input} type="url" />
+    case 'textarea':
+      return <BTextArea {...input} />
+    case 'number':
+      return <BNumber {...input} />
+    case 'select':
       return (
-        <p className="notice">
-          This server offers the “{type}” auth type, which this UI has no form for: edit its
-          settings in the JSON tab.
-        </p>
+        <BSelect
+          {...input}
+          options={hint.options ?? (schema.enum ?? []).map((v) => [String(v), String(v)] as const)}
+          emptyLabel={hint.emptyLabel}
+        />
       )
+    case 'checkbox':
+      return <BBool {...input} />
+    case 'tri':
+      return <BBool {...input} tri />
+    case 'key-value':
+      return <BKeyValue {...input} keyLabel={hint.keyLabel} valueLabel={hint.valueLabel} />
+    case 'strings':
+    case 'signals':
+      return (
+        <BList
+          {...input}
+          itemLabel={hint.itemLabel ?? 'Item'}
+          parse={editor === 'signals' ? parseSignal : undefined}
+        />
+      )
+    case 'scopes':
+      // Edited in its own tab (ScopesSection); the form says where.
+      return help ? <p className="hint">{help}</p> : null
+    case 'list':
+      return <ListSetting {...input} schema={schema} hint={hint} help={help} scope={scope} />
+    case 'auth-options':
+      return <AuthOptions path={path} label={label} hint={hint} />
+    case 'object':
+      return <ObjectSetting path={path} label={label} schema={schema} hint={hint} scope={scope} />
+    case 'text':
+      return <BText {...input} />
   }
 }
 
-function BasicForm({ base }: { base: Path }) {
-  return (
-    <div className="grid-2">
-      <BText
-        path={[...base, 'usernameLabel']}
-        label="Username label"
-        placeholder="Username"
-        hint="What the connection form calls the username. Default “Username”."
-      />
-      <BText
-        path={[...base, 'passwordLabel']}
-        label="Password label"
-        placeholder="Password"
-        hint="Default “Password”."
-      />
-    </div>
-  )
-}
-
-interface ApiKeyParam {
-  name?: string
-  key?: string
-  in?: string
-}
-
-function ApiKeyForm({ base }: { base: Path }) {
+/** A nested object: its settings under its prefix, framed or switched on by a checkbox. */
+function ObjectSetting({
+  path,
+  label,
+  schema,
+  hint,
+  scope,
+}: {
+  path: Path
+  label: string
+  schema: JsonSchema
+  hint: SettingHint
+  scope: Scope
+}) {
   const b = useBuilder()
-  const path = [...base, 'params']
-  const params = (getIn(b.draft, path) as ApiKeyParam[] | undefined) ?? []
-  const set = (next: ApiKeyParam[]) => b.set(path, next.length ? next : undefined)
-  return (
-    <div>
-      <p className="hint">
-        Each parameter is a value the connection asks for and sends in a header, the query string or
-        a form body field under its key.
-      </p>
-      {params.map((_, i) => (
-        <fieldset className="card" key={i}>
-          <legend>Parameter {i + 1}</legend>
-          <div className="grid-3">
-            <BText
-              path={[...path, i, 'name']}
-              label={`Parameter ${i + 1} label`}
-              hint="What the connection form shows, e.g. API key."
-            />
-            <BText
-              path={[...path, i, 'key']}
-              label={`Parameter ${i + 1} key`}
-              hint="The header name, query key or form field, e.g. X-Api-Key."
-            />
-            <BSelect
-              path={[...path, i, 'in']}
-              label={`Parameter ${i + 1} location`}
-              options={[
-                ['header', 'Header'],
-                ['query', 'Query string'],
-                ['form', 'Form body'],
-              ]}
-            />
-          </div>
-          <button
-            type="button"
-            className="icon-button danger-text"
-            aria-label={`Remove parameter ${i + 1}`}
-            disabled={params.length === 1}
-            onClick={() => set(params.filter((_, j) => j !== i))}
-          >
-            Remove parameter
-          </button>
-        </fieldset>
-      ))}
-      {b.issue(path) ? <p className="field-error">{`Parameters ${b.issue(path)}`}</p> : null}
-      <button
-        type="button"
-        className="secondary"
-        disabled={params.length >= 10}
-        onClick={() => set([...params, { name: '', key: '', in: 'header' }])}
-      >
-        Add parameter
-      </button>
-    </div>
+  const id = useId()
+  const on = getIn(b.draft, path) !== undefined
+  const inner = (
+    <SettingsForm
+      schema={schema}
+      hints={hint}
+      base={path}
+      scope={scope}
+      prefix={hint.prefix ?? label}
+    />
   )
-}
-
-function BearerForm({ base }: { base: Path }) {
-  return (
-    <div className="grid-3">
-      <BText
-        path={[...base, 'parameterName']}
-        label="Token field label"
-        placeholder="Bearer Token"
-        hint="What the connection form calls the token. Default “Bearer Token”."
-      />
-      <BText
-        path={[...base, 'prefix']}
-        label="Token prefix"
-        placeholder="Bearer"
-        hint="Sent before the token, e.g. Bearer. Default “Bearer”."
-      />
-      <BText
-        path={[...base, 'header']}
-        label="Header"
-        placeholder="Authorization"
-        hint="Default Authorization."
-      />
-    </div>
-  )
-}
-
-function OAuth1Form({ base }: { base: Path }) {
-  return (
-    <div>
-      <div className="grid-2">
-        <BText path={[...base, 'consumerKey']} label="Consumer key" required />
-        <BSecret path={[...base, 'consumerSecret']} label="Consumer secret" required />
-      </div>
-      <BText path={[...base, 'requestTokenUrl']} label="Request token URL" type="url" required />
-      <BText path={[...base, 'authorizationUrl']} label="Authorization URL" type="url" required />
-      <BText path={[...base, 'accessTokenUrl']} label="Access token URL" type="url" required />
-      <BText path={[...base, 'revokeUrl']} label="Revoke URL" type="url" hint="Optional." />
-      <BSelect
-        path={[...base, 'signatureMethod']}
-        label="Signature method"
-        emptyLabel="HMAC-SHA1 (default)"
-        options={[
-          ['HMAC-SHA1', 'HMAC-SHA1'],
-          ['HMAC-SHA256', 'HMAC-SHA256'],
-          ['PLAINTEXT', 'PLAINTEXT'],
-        ]}
-      />
-    </div>
-  )
-}
-
-function OAuth2Form({ base }: { base: Path }) {
-  const b = useBuilder()
-  const grant = getIn(b.draft, [...base, 'grantType']) as string | undefined
-  const browser = grant !== 'client_credentials'
-  const pkce = grant === 'authorization_code_pkce'
-  return (
-    <div>
-      <BSelect
-        path={[...base, 'grantType']}
-        label="Grant type"
-        emptyLabel="Choose a grant type"
-        options={[
-          ['authorization_code', 'Authorization code'],
-          ['authorization_code_pkce', 'Authorization code with PKCE'],
-          ['client_credentials', 'Client credentials'],
-        ]}
-        hint={
-          grant === 'client_credentials'
-            ? 'Connects without a browser; a new token is fetched when one expires.'
-            : 'The user authorizes in the browser at the provider.'
-        }
-      />
-      <div className="grid-2">
-        <BText path={[...base, 'clientId']} label="Client ID" required />
-        <BSecret
-          path={[...base, 'clientSecret']}
-          label="Client secret"
-          required={!pkce}
-          hint={pkce ? 'Optional for a public PKCE client.' : undefined}
-        />
-      </div>
-      <BSelect
-        path={[...base, 'clientAuth']}
-        label="Client authentication"
-        emptyLabel="In the request body (default)"
-        options={[
-          ['body', 'In the request body'],
-          ['basic', 'HTTP Basic'],
-        ]}
-      />
-      {browser ? (
-        <BText path={[...base, 'authorizationUrl']} label="Authorization URL" type="url" required />
-      ) : null}
-      <BText path={[...base, 'tokenUrl']} label="Token URL" type="url" required />
-      <div className="grid-2">
-        <BText
-          path={[...base, 'refreshUrl']}
-          label="Refresh URL"
-          type="url"
-          hint="Optional; the token URL when empty."
-        />
-        <BText
-          path={[...base, 'revokeUrl']}
-          label="Revoke URL"
-          type="url"
-          hint="Optional (RFC 7009); deleting a connection revokes its tokens."
-        />
-      </div>
-      <BText
-        path={[...base, 'scopeDelimiter']}
-        label="Scope delimiter"
-        placeholder=","
-        hint="Joins the selected scopes. Default a comma; many providers want a space."
-      />
-      {browser ? (
-        <BKeyValue
-          path={[...base, 'authorizationParams']}
-          label="Extra authorization parameters"
-          hint="Added to the authorization URL, e.g. access_type=offline."
-        />
-      ) : null}
-      <BKeyValue
-        path={[...base, 'tokenParams']}
-        label="Extra token parameters"
-        hint="Added to token requests, e.g. audience."
-      />
-      <details className="group">
-        <summary>Advanced</summary>
-        <div className="grid-2">
-          <BNumber
-            path={[...base, 'expiresIn']}
-            label="Token lifetime in seconds"
-            placeholder="3600"
-            hint="Default 3600; used when the token response has no expires_in (900–86400)."
-          />
-          <BText
-            path={[...base, 'tokenPrefix']}
-            label="Token prefix"
-            placeholder="Bearer"
-            hint="Default Bearer; sent as Authorization: <prefix> <token>."
-          />
-        </div>
-      </details>
-      <p className="hint">Scopes are edited in the Scopes tab.</p>
-    </div>
-  )
-}
-
-function AwsForm({ base }: { base: Path }) {
-  const b = useBuilder()
-  const query = getIn(b.draft, [...base, 'signatureIn']) === 'query'
-  return (
-    <div>
-      <div className="grid-2">
-        <BText
-          path={[...base, 'service']}
-          label="Service"
-          required
-          placeholder="execute-api"
-          hint="The signing name: execute-api, s3, es, lambda…"
-        />
-        <BText path={[...base, 'region']} label="Region" required placeholder="us-east-1" />
-      </div>
-      <BSelect
-        path={[...base, 'signatureIn']}
-        label="Signature location"
-        emptyLabel="Authorization header (default)"
-        options={[
-          ['header', 'Authorization header'],
-          ['query', 'Query string (presigned URL)'],
-        ]}
-      />
-      {query ? (
-        <BNumber
-          path={[...base, 'expiresIn']}
-          label="Presigned URL lifetime in seconds"
-          placeholder="3600"
-        />
-      ) : null}
-      <details className="group">
-        <summary>Advanced</summary>
-        <div className="grid-3">
-          <BBool tri path={[...base, 'normalizePath']} label="Normalize the path" />
-          <BBool tri path={[...base, 'signPayload']} label="Send the payload hash" />
-          <BBool tri path={[...base, 'signSessionToken']} label="Sign the session token" />
-        </div>
-      </details>
-      <p className="hint">
-        Connections ask for an access key ID, a secret access key and an optional session token.
-      </p>
-    </div>
-  )
-}
-
-function AuthRequestForm({ base, title }: { base: Path; title: string }) {
+  if (!hint.toggle && !hint.frame)
+    return (
+      <>
+        {inner}
+        <Issue path={path} label={label} />
+      </>
+    )
   return (
     <fieldset className="subgroup">
-      <legend>{title}</legend>
-      <div className="grid-request">
-        <BSelect
-          path={[...base, 'method']}
-          label={`${title} method`}
-          emptyLabel="POST (default)"
-          options={METHODS}
-        />
-        <BText
-          path={[...base, 'url']}
-          label={`${title} URL`}
-          type="url"
-          required
-          hint="May use {{field}} templates."
-        />
-      </div>
-      <BKeyValue path={[...base, 'headers']} label={`${title} headers`} />
-      <BKeyValue path={[...base, 'query']} label={`${title} query parameters`} />
-      <BKeyValue path={[...base, 'body']} label={`${title} body fields`} />
-      <BSelect
-        path={[...base, 'bodyType']}
-        label={`${title} body type`}
-        emptyLabel="JSON (default)"
-        options={[
-          ['json', 'JSON'],
-          ['form', 'Form (x-www-form-urlencoded)'],
-        ]}
-      />
+      <legend>{label}</legend>
+      {hint.toggle ? (
+        <div className="field field-check">
+          <input
+            id={id}
+            type="checkbox"
+            checked={on}
+            onChange={(e) =>
+              b.set(path, e.target.checked ? structuredClone(hint.newItem ?? {}) : undefined)
+            }
+          />
+          <label htmlFor={id}>{hint.toggle}</label>
+        </div>
+      ) : null}
+      {on || !hint.toggle ? inner : null}
+      <Issue path={path} label={label} />
     </fieldset>
   )
 }
 
-function HttpTokenForm({ base }: { base: Path }) {
-  return (
-    <div>
-      <AuthRequestForm base={[...base, 'request']} title="Token request" />
-      <div className="grid-2">
-        <BText
-          path={[...base, 'tokenPath']}
-          label="Token path"
-          required
-          placeholder="data.token"
-          hint="Where the token sits in the JSON response."
-        />
-        <BText
-          path={[...base, 'expiresInPath']}
-          label="Lifetime path"
-          placeholder="data.expires_in"
-          hint="Optional: where the token's lifetime in seconds sits."
-        />
-        <BText path={[...base, 'prefix']} label="Token prefix" placeholder="Bearer" />
-        <BText path={[...base, 'header']} label="Header" placeholder="Authorization" />
-      </div>
-    </div>
-  )
-}
-
-function CustomForm({ base }: { base: Path }) {
+/** A list of objects: one card per item, added and removed within the schema's limits. */
+function ListSetting({
+  path,
+  label,
+  required,
+  schema,
+  hint,
+  help,
+  scope,
+}: {
+  path: Path
+  label: string
+  required: boolean
+  schema: JsonSchema
+  hint: SettingHint
+  help: string | undefined
+  scope: Scope
+}) {
   const b = useBuilder()
-  const stepsPath = [...base, 'acquire']
-  const steps = (getIn(b.draft, stepsPath) as Obj[] | undefined) ?? []
-  const basic = getIn(b.draft, [...base, 'apply', 'basic']) !== undefined
+  const items = (getIn(b.draft, path) as unknown[] | undefined) ?? []
+  const noun = hint.itemLabel ?? 'Item'
+  const set = (next: unknown[]) => b.set(path, next.length ? next : undefined)
   return (
     <div>
-      <h3>Acquire steps</h3>
-      <p className="hint">
-        Requests run in order when connecting (and again to refresh); each extracts values from its
-        JSON response, usable as {'{{name}}'} afterwards.
-      </p>
-      {steps.map((_, i) => (
-        <div className="card" key={i}>
-          <AuthRequestForm base={[...stepsPath, i]} title={`Step ${i + 1}`} />
-          <BKeyValue
-            path={[...stepsPath, i, 'extract']}
-            label={`Step ${i + 1} extracted values`}
-            keyLabel="Name"
-            valueLabel="JSON path"
-            hint="e.g. authtoken = data.token"
+      {help ? <p className="hint">{help}</p> : null}
+      {items.map((_, i) => (
+        <fieldset className="card" key={i}>
+          <legend>{`${noun} ${i + 1}`}</legend>
+          <SettingsForm
+            schema={itemsOf(schema)}
+            hints={hint}
+            base={[...path, i]}
+            scope={scope}
+            prefix={`${noun} ${i + 1}`}
           />
           <button
             type="button"
             className="icon-button danger-text"
-            aria-label={`Remove step ${i + 1}`}
-            onClick={() => {
-              const next = steps.filter((_, j) => j !== i)
-              b.set(stepsPath, next.length ? next : undefined)
-            }}
+            aria-label={`Remove ${noun.toLowerCase()} ${i + 1}`}
+            disabled={required && items.length <= (schema.minItems ?? 0)}
+            onClick={() => set(items.filter((_, j) => j !== i))}
           >
-            Remove step
+            {`Remove ${noun.toLowerCase()}`}
           </button>
-        </div>
+        </fieldset>
       ))}
-      {b.issue(stepsPath) ? (
-        <p className="field-error">{`Acquire steps ${b.issue(stepsPath)}`}</p>
-      ) : null}
+      <Issue path={path} label={label} />
       <button
         type="button"
         className="secondary"
-        disabled={steps.length >= 10}
-        onClick={() => b.set(stepsPath, [...steps, { method: 'POST', url: '' }])}
+        disabled={items.length >= (schema.maxItems ?? Infinity)}
+        onClick={() => set([...items, structuredClone(hint.newItem ?? {})])}
       >
-        Add step
+        {`Add ${noun.toLowerCase()}`}
       </button>
-      <h3>Apply</h3>
-      <p className="hint">What goes on every request; values may use {'{{name}}'} templates.</p>
-      <BKeyValue path={[...base, 'apply', 'headers']} label="Apply headers" />
-      <BKeyValue path={[...base, 'apply', 'query']} label="Apply query parameters" />
-      <BKeyValue path={[...base, 'apply', 'body']} label="Apply body fields" />
-      <fieldset className="subgroup">
-        <legend>HTTP Basic</legend>
-        <div className="field field-check">
-          <input
-            id="custom-basic"
-            type="checkbox"
-            checked={basic}
-            onChange={(e) =>
-              b.set(
-                [...base, 'apply', 'basic'],
-                e.target.checked ? { username: '', password: '' } : undefined,
-              )
-            }
-          />
-          <label htmlFor="custom-basic">Send HTTP Basic credentials</label>
-        </div>
-        {basic ? (
-          <div className="grid-2">
-            <BText path={[...base, 'apply', 'basic', 'username']} label="Basic username" />
-            <BText path={[...base, 'apply', 'basic', 'password']} label="Basic password" />
-          </div>
-        ) : null}
-      </fieldset>
-      {b.issue([...base, 'apply']) ? (
-        <p className="field-error">{`Apply ${b.issue([...base, 'apply'])}`}</p>
-      ) : null}
     </div>
   )
 }
 
-function MultiForm({ base }: { base: Path }) {
+/**
+ * A map of nested auth settings (`{ <key>: { label, type, fields?, ...settings } }`): each entry
+ * picks a type and is drawn with that type's form. Types that hold such a map themselves are not
+ * offered, so it never nests.
+ */
+function AuthOptions({ path, label, hint }: { path: Path; label: string; hint: SettingHint }) {
   const b = useBuilder()
-  const optionsPath = [...base, 'options']
-  const options = (getIn(b.draft, optionsPath) as Record<string, Obj> | undefined) ?? {}
+  const id = useId()
   const [newKey, setNewKey] = useState('')
-  const types = b.authTypes.filter((t) => t !== 'multi')
+  const options = (getIn(b.draft, path) as Record<string, Obj> | undefined) ?? {}
+  const noun = hint.itemLabel ?? 'Option'
+  const lower = noun.toLowerCase()
+  const offered = b.authTypes.filter(
+    (t) => !Object.values(t.presentation.settings ?? {}).some((h) => h.widget === 'auth-options'),
+  )
+  const typed = (type: string): Obj => {
+    const info = findType(offered, type)
+    return info ? initialAuth(info) : { type }
+  }
   const rename = (from: string, to: string) => {
     const next: Record<string, Obj> = {}
     for (const [k, v] of Object.entries(options)) next[k === from ? to : k] = v
-    b.set(optionsPath, next)
+    b.set(path, next)
   }
   return (
     <div>
-      <BText
-        path={[...base, 'selectedBy']}
-        label="Selecting field name"
-        placeholder="auth_type"
-        hint="The connection field whose value names the option. Default auth_type."
-      />
       {Object.entries(options).map(([key, option], i) => {
-        const at = [...optionsPath, key]
+        const at = [...path, key]
         const type = String(option.type ?? '')
+        const n = `${noun} ${i + 1}`
         return (
           <fieldset className="card" key={i}>
-            <legend>
-              Option {i + 1}: {key}
-            </legend>
+            <legend>{`${n}: ${key}`}</legend>
             <div className="grid-3">
               <div className="field">
-                <label htmlFor={`multi-key-${i}`}>Option {i + 1} key</label>
+                <label htmlFor={`${id}-key-${i}`}>{`${n} key`}</label>
                 <input
-                  id={`multi-key-${i}`}
+                  id={`${id}-key-${i}`}
                   value={key}
                   onChange={(e) => {
                     if (e.target.value && !(e.target.value in options)) rename(key, e.target.value)
                   }}
                 />
               </div>
-              <BText path={[...at, 'label']} label={`Option ${i + 1} label`} />
+              <BText path={[...at, 'label']} label={`${n} label`} />
               <div className="field">
-                <label htmlFor={`multi-type-${i}`}>Option {i + 1} auth type</label>
+                <label htmlFor={`${id}-type-${i}`}>{`${n} auth type`}</label>
                 <select
-                  id={`multi-type-${i}`}
+                  id={`${id}-type-${i}`}
                   value={type}
                   onChange={(e) =>
-                    b.set(at, { label: option.label, fields: option.fields, type: e.target.value })
+                    b.set(at, {
+                      label: option.label,
+                      fields: option.fields,
+                      ...typed(e.target.value),
+                    })
                   }
                 >
                   <option value="">Choose…</option>
-                  {types.map((t) => (
-                    <option key={t} value={t}>
-                      {authLabel(t)}
+                  {offered.map((t) => (
+                    <option key={t.type} value={t.type}>
+                      {typeLabel(t, t.type)}
                     </option>
                   ))}
                 </select>
               </div>
             </div>
             {type ? <AuthForm type={type} base={at} /> : null}
-            <h4>Option {i + 1} fields</h4>
+            <h4>{`${n} fields`}</h4>
             <FieldsEditor
               path={[...at, 'fields']}
-              title={`Option ${i + 1} fields`}
-              noun={`Option ${i + 1} field`}
-              emptyText="No extra fields for this option."
+              title={`${n} fields`}
+              noun={`${n} field`}
+              emptyText={`No extra fields for this ${lower}.`}
             />
             <button
               type="button"
@@ -531,24 +406,22 @@ function MultiForm({ base }: { base: Path }) {
               onClick={() => {
                 const next = { ...options }
                 delete next[key]
-                b.set(optionsPath, Object.keys(next).length ? next : undefined)
+                b.set(path, Object.keys(next).length ? next : undefined)
               }}
             >
-              Remove option {i + 1}
+              {`Remove ${lower} ${i + 1}`}
             </button>
           </fieldset>
         )
       })}
-      {b.issue(optionsPath) ? (
-        <p className="field-error">{`Options ${b.issue(optionsPath)}`}</p>
-      ) : null}
+      <Issue path={path} label={label} />
       <div className="inline-form">
         <div className="field">
-          <label htmlFor="multi-new-key">New option key</label>
+          <label htmlFor={`${id}-new`}>{`New ${lower} key`}</label>
           <input
-            id="multi-new-key"
+            id={`${id}-new`}
             value={newKey}
-            placeholder="api_key"
+            placeholder={hint.keyPlaceholder}
             onChange={(e) => setNewKey(e.target.value)}
           />
         </div>
@@ -557,11 +430,12 @@ function MultiForm({ base }: { base: Path }) {
           className="secondary"
           disabled={!newKey || newKey in options}
           onClick={() => {
-            b.set(optionsPath, { ...options, [newKey]: { label: newKey, type: 'api_key' } })
+            const first = preferredType(offered)
+            b.set(path, { ...options, [newKey]: { label: newKey, ...typed(first?.type ?? '') } })
             setNewKey('')
           }}
         >
-          Add option
+          {`Add ${lower}`}
         </button>
       </div>
     </div>

@@ -7,7 +7,7 @@ import { Checkbox, Select, TextArea, TextInput } from '../../components/form.js'
 import { KeyValueEditor } from '../../components/kv-editor.js'
 import { getIn, pathKey, type Path } from '../../lib/paths.js'
 import { MASK } from '../../lib/definition.js'
-import type { ConnectorDraft, ConnectorView } from '../../types.js'
+import type { AuthTypeInfo, ConnectorDraft, ConnectorView } from '../../types.js'
 
 export interface Builder {
   draft: ConnectorDraft
@@ -19,7 +19,8 @@ export interface Builder {
   frozen: boolean
   /** Unsaved changes. */
   dirty: boolean
-  authTypes: string[]
+  /** The auth types the server offers, each with its settings' schema and form hints. */
+  authTypes: AuthTypeInfo[]
 }
 
 export const BuilderContext = createContext<Builder | undefined>(undefined)
@@ -43,166 +44,129 @@ function message(label: string, rule: string | undefined): string | undefined {
   return rule ? `${label} ${rule}` : undefined
 }
 
-export function BText({
-  path,
-  label,
-  hint,
-  disabled,
-  required,
-  placeholder,
-  type,
-}: Bound & {
-  type?: 'text' | 'url'
-}) {
+/** The value at `path`, its setter, and the props every bound control shares. */
+function useBound({ path, label, hint, disabled, required }: Bound) {
   const b = useBuilder()
-  const v = getIn(b.draft, path)
+  return {
+    value: getIn(b.draft, path),
+    set: (value: unknown) => b.set(path, value),
+    shared: { label, hint, disabled, required, error: message(label, b.issue(path)) },
+  }
+}
+
+const text = (v: unknown) => (v === undefined || v === null ? '' : String(v))
+
+export function BText({ type, ...bound }: Bound & { type?: 'text' | 'url' }) {
+  const { value, set, shared } = useBound(bound)
   return (
     <TextInput
-      label={label}
-      hint={hint}
-      required={required}
-      disabled={disabled}
-      placeholder={placeholder}
+      {...shared}
+      placeholder={bound.placeholder}
       type={type}
-      value={v === undefined || v === null ? '' : String(v)}
-      error={message(label, b.issue(path))}
-      onChange={(x) => b.set(path, x === '' ? undefined : x)}
+      value={text(value)}
+      onChange={(x) => set(x === '' ? undefined : x)}
     />
   )
 }
 
 /** A secret setting: the stored value is never shown; typing replaces it. */
-export function BSecret({ path, label, hint, disabled, required }: Bound) {
-  const b = useBuilder()
-  const v = getIn(b.draft, path)
-  const saved = v === MASK
+export function BSecret(bound: Bound) {
+  const { value, set, shared } = useBound(bound)
+  const saved = value === MASK
   return (
     <TextInput
+      {...shared}
       type="password"
-      label={label}
-      hint={saved ? 'Saved; type a new value to replace it.' : hint}
-      required={required}
-      disabled={disabled}
+      hint={saved ? 'Saved; type a new value to replace it.' : bound.hint}
       autoComplete="new-password"
       placeholder={saved ? '•••••••• (saved)' : undefined}
-      value={saved || v === undefined ? '' : String(v)}
-      error={message(label, b.issue(path))}
-      onChange={(x) => b.set(path, x === '' ? (saved ? MASK : undefined) : x)}
+      value={saved ? '' : text(value)}
+      onChange={(x) => set(x === '' ? (saved ? MASK : undefined) : x)}
     />
   )
 }
 
-export function BNumber({ path, label, hint, disabled, placeholder }: Bound) {
-  const b = useBuilder()
-  const v = getIn(b.draft, path)
+export function BNumber(bound: Bound) {
+  const { value, set, shared } = useBound(bound)
   return (
     <TextInput
-      label={label}
-      hint={hint}
-      disabled={disabled}
-      placeholder={placeholder}
+      {...shared}
+      placeholder={bound.placeholder}
       inputMode="numeric"
-      value={v === undefined ? '' : String(v)}
-      error={message(label, b.issue(path))}
+      value={text(value)}
       onChange={(x) => {
         const n = Number(x)
-        b.set(path, x.trim() === '' ? undefined : Number.isFinite(n) ? n : x)
+        set(x.trim() === '' ? undefined : Number.isFinite(n) ? n : x)
       }}
     />
   )
 }
 
 export function BSelect({
-  path,
-  label,
-  hint,
-  disabled,
   options,
   emptyLabel,
+  ...bound
 }: Bound & { options: readonly (readonly [string, string])[]; emptyLabel?: string }) {
-  const b = useBuilder()
-  const v = getIn(b.draft, path)
+  const { value, set, shared } = useBound(bound)
   const all = emptyLabel !== undefined ? [['', emptyLabel] as const, ...options] : options
   return (
     <Select
-      label={label}
-      hint={hint}
-      disabled={disabled}
-      value={v === undefined ? '' : String(v)}
+      {...shared}
+      value={text(value)}
       options={all}
-      error={message(label, b.issue(path))}
-      onChange={(x) => b.set(path, x === '' ? undefined : x)}
+      onChange={(x) => set(x === '' ? undefined : x)}
     />
   )
 }
 
+const TRI = [
+  ['', 'Default'],
+  ['true', 'Yes'],
+  ['false', 'No'],
+] as const
+
 /** A boolean setting; `tri` offers "default" (absent) besides yes and no. */
-export function BBool({ path, label, hint, disabled, tri }: Bound & { tri?: boolean }) {
-  const b = useBuilder()
-  const v = getIn(b.draft, path)
+export function BBool({ tri, ...bound }: Bound & { tri?: boolean }) {
+  const { value, set, shared } = useBound(bound)
   if (tri)
     return (
       <Select
-        label={label}
-        hint={hint}
-        disabled={disabled}
-        value={v === undefined ? '' : String(v)}
-        options={[
-          ['', 'Default'],
-          ['true', 'Yes'],
-          ['false', 'No'],
-        ]}
-        onChange={(x) => b.set(path, x === '' ? undefined : x === 'true')}
+        {...shared}
+        error={undefined}
+        value={text(value)}
+        options={TRI}
+        onChange={(x) => set(x === '' ? undefined : x === 'true')}
       />
     )
-  return (
-    <Checkbox
-      label={label}
-      hint={hint}
-      disabled={disabled}
-      checked={v === true}
-      error={message(label, b.issue(path))}
-      onChange={(x) => b.set(path, x)}
-    />
-  )
+  return <Checkbox {...shared} checked={value === true} onChange={set} />
 }
 
-export function BTextArea({ path, label, hint, disabled, rows }: Bound & { rows?: number }) {
-  const b = useBuilder()
-  const v = getIn(b.draft, path)
+export function BTextArea({ rows, ...bound }: Bound & { rows?: number }) {
+  const { value, set, shared } = useBound(bound)
   return (
     <TextArea
-      label={label}
-      hint={hint}
-      disabled={disabled}
+      {...shared}
       rows={rows}
-      value={v === undefined ? '' : String(v)}
-      error={message(label, b.issue(path))}
-      onChange={(x) => b.set(path, x === '' ? undefined : x)}
+      value={text(value)}
+      onChange={(x) => set(x === '' ? undefined : x)}
     />
   )
 }
 
 export function BKeyValue({
-  path,
-  label,
-  hint,
-  disabled,
   keyLabel,
   valueLabel,
+  ...bound
 }: Bound & { keyLabel?: string; valueLabel?: string }) {
-  const b = useBuilder()
-  const v = getIn(b.draft, path) as Record<string, string> | undefined
+  const { value, set, shared } = useBound(bound)
   return (
     <KeyValueEditor
-      label={label}
-      hint={typeof hint === 'string' ? hint : undefined}
-      disabled={disabled}
+      {...shared}
+      hint={typeof bound.hint === 'string' ? bound.hint : undefined}
       keyLabel={keyLabel}
       valueLabel={valueLabel}
-      value={v}
-      error={message(label, b.issue(path))}
-      onChange={(x) => b.set(path, x)}
+      value={value as Record<string, string> | undefined}
+      onChange={set}
     />
   )
 }

@@ -9,10 +9,16 @@ import { ErrorBox, Loading, StageBadge } from '../../components/feedback.js'
 import { Tabs, type TabSpec } from '../../components/tabs.js'
 import { useToast } from '../../components/toast.js'
 import {
+  findType,
+  initialAuth,
+  preferredType,
+  scopesSetting,
+  useAuthTypes,
+} from '../../lib/auth-types.js'
+import {
   deriveLinkName,
   draftOf,
   exportOf,
-  KNOWN_AUTH_TYPES,
   newDraft,
   patchOf,
   validateDraft,
@@ -20,7 +26,7 @@ import {
 import { downloadJson } from '../../lib/download.js'
 import { pathKey, setIn, type Path } from '../../lib/paths.js'
 import { Link, navigate, useLocation } from '../../router.js'
-import type { ConnectorDraft, ConnectorView, FieldIssue } from '../../types.js'
+import type { AuthTypeInfo, ConnectorDraft, ConnectorView, FieldIssue } from '../../types.js'
 import { CustomActionSection } from './actions.js'
 import { BuilderContext, type Builder } from './context.js'
 import { FieldsEditor } from './fields-editor.js'
@@ -30,25 +36,38 @@ import { ScopesSection } from './scopes.js'
 import { SecuritySection } from './security.js'
 
 const TAB_OF: [prefix: string, tab: string][] = [
-  ['auth.scopes', 'scopes'],
   ['auth', 'security'],
   ['fields', 'fields'],
   ['customAction', 'actions'],
   ['actions', 'actions'],
 ]
 
-function tabOf(path: string): string {
-  return TAB_OF.find(([p]) => path === p || path.startsWith(`${p}.`))?.[1] ?? 'general'
+/** The tab a problem's path is fixed in; `scopes` is the setting the Scopes tab edits. */
+function tabOf(path: string, scopes: string | undefined): string {
+  const tabs: [string, string][] = scopes ? [[`auth.${scopes}`, 'scopes'], ...TAB_OF] : TAB_OF
+  return tabs.find(([p]) => path === p || path.startsWith(`${p}.`))?.[1] ?? 'general'
 }
 
 const related = (a: string, b: string) =>
   a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`) || a === '' || b === ''
 
+/** The builder needs the server's auth types first: their forms are drawn from them. */
 export function ConnectorBuilderPage({ id }: { id: string | undefined }) {
+  const { types, error, retry } = useAuthTypes()
+  if (error)
+    return <ErrorBox error={error} title="The auth types could not be loaded" onRetry={retry} />
+  if (!types) return <Loading what="Loading the auth types" />
+  return <BuilderPage id={id} authTypes={types} />
+}
+
+function BuilderPage({ id, authTypes }: { id: string | undefined; authTypes: AuthTypeInfo[] }) {
+  const fresh = useCallback(() => {
+    const first = preferredType(authTypes)
+    return newDraft(first ? initialAuth(first) : { type: '' })
+  }, [authTypes])
   const [view, setView] = useState<ConnectorView | undefined>()
   const [loadError, setLoadError] = useState<unknown>()
-  const [authTypes, setAuthTypes] = useState<string[]>(KNOWN_AUTH_TYPES)
-  const [draft, setDraft] = useState<ConnectorDraft | undefined>(id ? undefined : newDraft())
+  const [draft, setDraft] = useState<ConnectorDraft | undefined>(id ? undefined : fresh)
   const [linkNameEdited, setLinkNameEdited] = useState(false)
   const [touched, setTouched] = useState<Set<string>>(new Set())
   const [showAll, setShowAll] = useState(false)
@@ -77,16 +96,8 @@ export function ConnectorBuilderPage({ id }: { id: string | undefined }) {
   useEffect(() => {
     void load()
   }, [load])
-  useEffect(() => {
-    api
-      .authTypes()
-      .then((types) => {
-        if (types.length) setAuthTypes(types)
-      })
-      .catch(() => undefined)
-  }, [])
 
-  const baseline = useMemo(() => (view ? draftOf(view) : newDraft()), [view])
+  const baseline = useMemo(() => (view ? draftOf(view) : fresh()), [view, fresh])
   const dirty = draft !== undefined && JSON.stringify(draft) !== JSON.stringify(baseline)
   useEffect(() => {
     if (!dirty) return
@@ -232,15 +243,24 @@ export function ConnectorBuilderPage({ id }: { id: string | undefined }) {
     }
   }
 
-  const isOAuth2 = draft.auth.type === 'oauth2'
+  const typeInfo = findType(authTypes, draft.auth.type)
+  const scopes = scopesSetting(typeInfo)
   const count = (t: string) => {
-    const n = visibleIssues.filter((i) => tabOf(i.path) === t).length
+    const n = visibleIssues.filter((i) => tabOf(i.path, scopes) === t).length
     return n ? `(${n} problem${n === 1 ? '' : 's'})` : undefined
   }
   const tabs: TabSpec[] = [
     { id: 'general', label: 'General', note: count('general') },
     { id: 'security', label: 'Security', note: count('security') },
-    ...(isOAuth2 ? [{ id: 'scopes', label: 'Scopes', note: count('scopes') }] : []),
+    ...(scopes
+      ? [
+          {
+            id: 'scopes',
+            label: typeInfo?.presentation.settings?.[scopes]?.label ?? 'Scopes',
+            note: count('scopes'),
+          },
+        ]
+      : []),
     { id: 'fields', label: 'Connection fields', note: count('fields') },
     { id: 'actions', label: 'Custom actions', note: count('actions') },
     { id: 'json', label: 'JSON' },
@@ -361,7 +381,7 @@ export function ConnectorBuilderPage({ id }: { id: string | undefined }) {
                     <button
                       type="button"
                       className="link-button"
-                      onClick={() => setTab(tabOf(i.path))}
+                      onClick={() => setTab(tabOf(i.path, scopes))}
                     >
                       {i.path || '(definition)'}
                     </button>{' '}
@@ -379,7 +399,9 @@ export function ConnectorBuilderPage({ id }: { id: string | undefined }) {
           <legend className="visually-hidden">Connector definition</legend>
           {current === 'general' ? <GeneralSection linkNameEdited={linkNameEdited} /> : null}
           {current === 'security' ? <SecuritySection /> : null}
-          {current === 'scopes' ? <ScopesSection /> : null}
+          {current === 'scopes' && typeInfo && scopes ? (
+            <ScopesSection info={typeInfo} setting={scopes} />
+          ) : null}
           {current === 'fields' ? (
             <section aria-labelledby="fields-heading" className="section">
               <h2 id="fields-heading">Connection fields</h2>

@@ -1,12 +1,13 @@
 /**
- * Scopes (oauth2): add, edit, delete, bulk delete and search; at most 50. Once a connection
- * exists, scopes can still be added but not edited or removed (SPEC §2).
+ * The `scopes` widget, in its own tab: add, edit, delete, bulk delete and search, up to the
+ * schema's `maxItems`; each row checked against the item schema. Once a connection exists,
+ * scopes can still be added but not edited or removed (SPEC §2).
  */
 import { useState } from 'react'
-import { scopeSchema } from '../../../../src/auth/oauth2/settings.js'
-import { toFieldIssues } from '../../../../src/engine/issues.js'
 import { useConfirm } from '../../components/dialog.js'
 import { TextInput } from '../../components/form.js'
+import { firstProblem, itemsOf } from '../../lib/json-schema.js'
+import type { AuthTypeInfo } from '../../types.js'
 import { useBuilder } from './context.js'
 
 interface Scope {
@@ -14,19 +15,19 @@ interface Scope {
   value: string
 }
 
-const MAX_SCOPES = 50
-
-function check(scope: Scope): string | undefined {
-  const r = scopeSchema.safeParse(scope)
-  if (r.success) return undefined
-  const issue = toFieldIssues(r.error)[0]
-  return issue ? `Scope ${issue.path} ${issue.rule}` : undefined
-}
-
-export function ScopesSection() {
+/** `setting`: the type's setting that has the `scopes` widget. */
+export function ScopesSection({ info, setting }: { info: AuthTypeInfo; setting: string }) {
   const b = useBuilder()
   const confirm = useConfirm()
-  const scopes = (b.draft.auth.scopes as Scope[] | undefined) ?? []
+  const path = ['auth', setting]
+  const schema = info.settings.properties?.[setting] ?? {}
+  const hints = info.presentation.settings?.[setting]
+  const max = schema.maxItems ?? Infinity
+  const check = (scope: Scope): string | undefined => {
+    const issue = firstProblem(itemsOf(schema), { ...scope }, hints)
+    return issue ? `Scope ${issue.path} ${issue.rule}` : undefined
+  }
+  const scopes = (b.draft.auth[setting] as Scope[] | undefined) ?? []
   const [query, setQuery] = useState('')
   const [selected, setSelected] = useState<Set<number>>(new Set())
   const [draft, setDraft] = useState<Scope>({ name: '', value: '' })
@@ -38,7 +39,7 @@ export function ScopesSection() {
     'Scopes can be added, but not edited or removed, once a connection exists: existing connections were authorized with them.'
 
   const setScopes = (next: Scope[]) => {
-    b.set(['auth', 'scopes'], next.length ? next : undefined)
+    b.set(path, next.length ? next : undefined)
     setSelected(new Set())
   }
   const visible = scopes
@@ -76,8 +77,9 @@ export function ScopesSection() {
     <section aria-labelledby="scopes-heading" className="section">
       <h2 id="scopes-heading">Scopes</h2>
       <p className="hint">
-        The scopes a connection may ask for ({scopes.length} of at most {MAX_SCOPES}). The
-        connection form lets the user choose among them.
+        The scopes a connection may ask for ({scopes.length}
+        {Number.isFinite(max) ? ` of at most ${max}` : ''}). The connection form lets the user
+        choose among them.
       </p>
       {locked ? (
         <p className="notice" id="scopes-locked">
@@ -124,25 +126,23 @@ export function ScopesSection() {
               editing?.index === i ? (
                 <tr key={i}>
                   <td />
-                  <td data-label="Name">
-                    <input
-                      aria-label={`Edit name of scope ${s.value}`}
-                      value={editing.scope.name}
-                      onChange={(e) =>
-                        setEditing({ index: i, scope: { ...editing.scope, name: e.target.value } })
-                      }
-                    />
-                  </td>
-                  <td data-label="Value">
-                    <input
-                      aria-label={`Edit value of scope ${s.value}`}
-                      value={editing.scope.value}
-                      onChange={(e) =>
-                        setEditing({ index: i, scope: { ...editing.scope, value: e.target.value } })
-                      }
-                    />
-                    {editError ? <span className="field-error">{editError}</span> : null}
-                  </td>
+                  {(['name', 'value'] as const).map((key) => (
+                    <td data-label={key === 'name' ? 'Name' : 'Value'} key={key}>
+                      <input
+                        aria-label={`Edit ${key} of scope ${s.value}`}
+                        value={editing.scope[key]}
+                        onChange={(e) =>
+                          setEditing({
+                            index: i,
+                            scope: { ...editing.scope, [key]: e.target.value },
+                          })
+                        }
+                      />
+                      {key === 'value' && editError ? (
+                        <span className="field-error">{editError}</span>
+                      ) : null}
+                    </td>
+                  ))}
                   <td className="row-actions">
                     <button
                       type="button"
@@ -222,35 +222,28 @@ export function ScopesSection() {
           </tbody>
         </table>
       )}
-      {b.issue(['auth', 'scopes']) ? (
-        <p className="field-error">{`Scopes ${b.issue(['auth', 'scopes'])}`}</p>
-      ) : null}
+      {b.issue(path) ? <p className="field-error">{`Scopes ${b.issue(path)}`}</p> : null}
       <fieldset className="subgroup">
         <legend>Add a scope</legend>
         <div className="inline-form">
           <TextInput
             label="Scope name"
             value={draft.name}
-            placeholder="Read contacts"
+            placeholder={hints?.settings?.name?.placeholder}
             onChange={(name) => setDraft({ ...draft, name })}
           />
           <TextInput
             label="Scope value"
             value={draft.value}
-            placeholder="contacts.read"
+            placeholder={hints?.settings?.value?.placeholder}
             onChange={(value) => setDraft({ ...draft, value })}
           />
-          <button
-            type="button"
-            className="primary"
-            disabled={scopes.length >= MAX_SCOPES}
-            onClick={add}
-          >
+          <button type="button" className="primary" disabled={scopes.length >= max} onClick={add}>
             Add scope
           </button>
         </div>
-        {scopes.length >= MAX_SCOPES ? (
-          <p className="notice">A connector has at most {MAX_SCOPES} scopes.</p>
+        {scopes.length >= max ? (
+          <p className="notice">A connector has at most {max} scopes.</p>
         ) : null}
         {addError ? (
           <p className="field-error" role="alert">

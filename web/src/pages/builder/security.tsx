@@ -1,33 +1,77 @@
 /**
  * Security: the auth-type picker, the type's form, and what every type shares — extra headers and
- * query parameters, `refreshOn` and `detectOn` (SPEC §3–§4).
+ * query parameters, `refreshOn` and `detectOn` (SPEC §3–§4), drawn like a type's settings from
+ * their schema (`authCommonSchema`) and the hints below.
  */
 import { useId } from 'react'
+import { z } from 'zod'
+import { authCommonSchema } from '../../../../src/connector/schema.js'
 import { useConfirm } from '../../components/dialog.js'
-import { authLabel, changeAuthType, hasTypeSettings, parseSignal } from '../../lib/definition.js'
-import { AuthForm } from './auth-forms.js'
-import { BKeyValue, BList, useBuilder } from './context.js'
-import { TokenTest } from './token-test.js'
+import { changeAuthType, findType, hasTypeSettings, typeLabel } from '../../lib/auth-types.js'
+import type { HintSet, JsonSchema } from '../../types.js'
+import { AuthForm, SettingsForm } from './auth-forms.js'
+import { useBuilder } from './context.js'
+import { TestRequest } from './token-test.js'
+
+const COMMON_SCHEMA = z.toJSONSchema(authCommonSchema.omit({ type: true }), {
+  io: 'input',
+  unrepresentable: 'any',
+}) as JsonSchema
+
+const COMMON_HINTS: HintSet = {
+  settings: {
+    extra: {
+      label: 'Extra',
+      order: -1,
+      settings: {
+        headers: {
+          label: 'headers',
+          hint: "Sent after the type's own credentials; values may use {{field}}.",
+        },
+        query: {
+          label: 'query parameters',
+          hint: 'Added to every request; values may use {{field}}.',
+        },
+      },
+    },
+    refreshOn: {
+      label: 'Refresh on',
+      widget: 'signals',
+      itemLabel: 'Refresh signal',
+      hint: 'Signals that re-acquire credentials once and retry: a status (401), an exact body or title, or /regex/. Empty: any error earns one attempt.',
+    },
+    detectOn: {
+      label: 'Detect on',
+      widget: 'signals',
+      itemLabel: 'Detect signal',
+      hint: 'Signals that mark a response as an error even with a 2xx status.',
+    },
+  },
+}
 
 export function SecuritySection() {
   const b = useBuilder()
   const confirm = useConfirm()
   const id = useId()
   const type = b.draft.auth.type
-  const types = b.authTypes.includes(type) ? b.authTypes : [type, ...b.authTypes]
+  const info = findType(b.authTypes, type)
+  // A type the server does not offer (a code connector's own) is shown, but cannot be picked again.
+  const types = info ? b.authTypes.map((t) => t.type) : [type, ...b.authTypes.map((t) => t.type)]
+  const label = (t: string) => typeLabel(findType(b.authTypes, t), t)
 
   const pick = async (next: string) => {
-    if (next === type) return
-    if (hasTypeSettings(b.draft.auth)) {
+    const target = findType(b.authTypes, next)
+    if (next === type || !target) return
+    if (hasTypeSettings(b.draft.auth, info)) {
       const ok = await confirm({
         title: 'Change the auth type?',
-        message: `Changing from ${authLabel(type)} to ${authLabel(next)} discards the current ${authLabel(type)} settings. Extra headers, refreshOn and detectOn are kept.`,
-        confirmLabel: `Change to ${authLabel(next)}`,
+        message: `Changing from ${label(type)} to ${label(next)} discards the current ${label(type)} settings. Extra headers, refreshOn and detectOn are kept.`,
+        confirmLabel: `Change to ${label(next)}`,
         danger: true,
       })
       if (!ok) return
     }
-    b.set(['auth'], changeAuthType(b.draft.auth, next))
+    b.set(['auth'], changeAuthType(b.draft.auth, target))
   }
 
   return (
@@ -56,7 +100,7 @@ export function SecuritySection() {
           >
             {types.map((t) => (
               <option key={t} value={t}>
-                {authLabel(t)}
+                {label(t)}
               </option>
             ))}
           </select>
@@ -69,33 +113,10 @@ export function SecuritySection() {
         <AuthForm type={type} base={['auth']} />
         <details className="group">
           <summary>Extra headers and query, refreshOn, detectOn</summary>
-          <BKeyValue
-            path={['auth', 'extra', 'headers']}
-            label="Extra headers"
-            hint="Sent after the type's own credentials; values may use {{field}}."
-          />
-          <BKeyValue
-            path={['auth', 'extra', 'query']}
-            label="Extra query parameters"
-            hint="Added to every request; values may use {{field}}."
-          />
-          <BList
-            path={['auth', 'refreshOn']}
-            label="Refresh on"
-            itemLabel="Refresh signal"
-            parse={parseSignal}
-            hint="Signals that re-acquire credentials once and retry: a status (401), an exact body or title, or /regex/. Empty: any error earns one attempt."
-          />
-          <BList
-            path={['auth', 'detectOn']}
-            label="Detect on"
-            itemLabel="Detect signal"
-            parse={parseSignal}
-            hint="Signals that mark a response as an error even with a 2xx status."
-          />
+          <SettingsForm schema={COMMON_SCHEMA} hints={COMMON_HINTS} base={['auth']} />
         </details>
       </fieldset>
-      {type === 'http_token' && b.view && !b.frozen ? <TokenTest dirty={b.dirty} /> : null}
+      {info?.hasTest && b.view && !b.frozen ? <TestRequest info={info} dirty={b.dirty} /> : null}
     </section>
   )
 }

@@ -1,14 +1,15 @@
 /**
- * The HTTP-request token test (Intercom's flow): send the configured token request with sample
- * values, see what the endpoint answered, pick the value that is the token to set `tokenPath`,
- * and preview the header requests will carry. A connector is marked ready only once its current
- * settings passed the test.
+ * The "test request" of a type with a `test` hook (Intercom's flow for HTTP-request tokens): try
+ * the saved settings once with sample values, see what came back, pick the value in the answer
+ * that the setting named by the presentation's `test.pick` should point at (the token, for
+ * `tokenPath`), and preview the header requests will carry. A type that is tested before ready
+ * is marked ready only once its current settings passed.
  */
 import { useState, type FormEvent } from 'react'
 import { api, errorText } from '../../api.js'
 import { cleanValues, FieldInputs } from '../../components/field-inputs.js'
 import { HttpStatus } from '../../components/feedback.js'
-import type { Obj, TokenTestReport } from '../../types.js'
+import type { AuthTypeInfo, Obj, TokenTestReport } from '../../types.js'
 import { useBuilder } from './context.js'
 
 /** Every scalar in a JSON value with its dotted path (`data.token`, `items.0.id`). */
@@ -24,7 +25,15 @@ function leaves(
   return out
 }
 
-export function TokenTest({ dirty }: { dirty: boolean }) {
+const capitalized = (s: string) => s.charAt(0).toUpperCase() + s.slice(1)
+
+/** The setting's value the test used, which the report repeats under the setting's name. */
+const reported = (report: TokenTestReport, setting: string): string | undefined => {
+  const value = (report as unknown as Obj)[setting]
+  return typeof value === 'string' && value !== '' ? value : undefined
+}
+
+export function TestRequest({ info, dirty }: { info: AuthTypeInfo; dirty: boolean }) {
   const b = useBuilder()
   const [values, setValues] = useState<Obj>({})
   const [report, setReport] = useState<TokenTestReport | undefined>()
@@ -33,7 +42,11 @@ export function TokenTest({ dirty }: { dirty: boolean }) {
   const view = b.view
   if (!view) return null
   const fields = view.fields
-  const tokenPath = b.draft.auth.tokenPath as string | undefined
+  const test = info.presentation.test
+  const pick = test?.pick
+  const picked = pick ? (b.draft.auth[pick.setting] as string | undefined) : undefined
+  const pickLabel = (pick && info.presentation.settings?.[pick.setting]?.label) ?? pick?.setting
+  const noun = pick?.noun ?? 'value'
 
   const run = async (e: FormEvent) => {
     e.preventDefault()
@@ -54,8 +67,10 @@ export function TokenTest({ dirty }: { dirty: boolean }) {
     <section className="card" aria-labelledby="token-test-heading">
       <h3 id="token-test-heading">Test request</h3>
       <p className="hint">
-        Sends the token request once with sample values, so you can check it and pick where the
-        token is. The connector can be marked as ready only after its current settings pass.
+        {test?.hint ?? 'Tries the saved settings once with sample values.'}
+        {info.testBeforeReady
+          ? ' The connector can be marked as ready only after its current settings pass.'
+          : ''}
       </p>
       {view.testRequired === false ? (
         <p className="ok-text">The current settings passed a test request.</p>
@@ -86,12 +101,14 @@ export function TokenTest({ dirty }: { dirty: boolean }) {
             <span>
               Status <HttpStatus status={report.status ?? null} />
             </span>
-            <span>{report.ok ? 'Token found' : 'No token'}</span>
+            <span>{report.ok ? `${capitalized(noun)} found` : `No ${noun}`}</span>
           </p>
           {report.problem ? (
             <p className="field-error">
               {report.problem}
-              {report.tokenPath ? ` (token path ${report.tokenPath})` : ''}
+              {pick && reported(report, pick.setting)
+                ? ` (${pickLabel?.toLowerCase()} ${reported(report, pick.setting)})`
+                : ''}
             </p>
           ) : null}
           {report.headerPreview ? (
@@ -99,9 +116,9 @@ export function TokenTest({ dirty }: { dirty: boolean }) {
               Header sent on requests: <code>{report.headerPreview}</code>
             </p>
           ) : null}
-          {found.length ? (
+          {found.length && pick ? (
             <table className="table compact">
-              <caption>Values in the response: choose the one that is the token</caption>
+              <caption>{`Values in the response: choose the one that is the ${noun}`}</caption>
               <thead>
                 <tr>
                   <th scope="col">Path</th>
@@ -119,16 +136,16 @@ export function TokenTest({ dirty }: { dirty: boolean }) {
                     </td>
                     <td>{JSON.stringify(value)}</td>
                     <td className="row-actions">
-                      {tokenPath === path ? (
-                        <span className="badge badge-ready">token path</span>
+                      {picked === path ? (
+                        <span className="badge badge-ready">{pickLabel?.toLowerCase()}</span>
                       ) : (
                         <button
                           type="button"
                           className="secondary small"
                           disabled={b.frozen}
-                          onClick={() => b.set(['auth', 'tokenPath'], path)}
+                          onClick={() => b.set(['auth', pick.setting], path)}
                         >
-                          Use {path} as the token
+                          {`Use ${path} as the ${noun}`}
                         </button>
                       )}
                     </td>
@@ -137,7 +154,7 @@ export function TokenTest({ dirty }: { dirty: boolean }) {
               </tbody>
             </table>
           ) : report.body !== undefined ? (
-            <pre className="body-text" aria-label="Token response body">
+            <pre className="body-text" aria-label={`${capitalized(noun)} response body`}>
               {typeof report.body === 'string' ? report.body : JSON.stringify(report.body, null, 2)}
             </pre>
           ) : null}
