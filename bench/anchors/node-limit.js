@@ -15,7 +15,6 @@
 import { createServer } from 'node:http'
 import { Buffer } from 'node:buffer'
 import process from 'node:process'
-import { pipeline } from 'node:stream/promises'
 import { Pool } from 'undici'
 
 const pool = new Pool(String(process.env.BENCH_UPSTREAM), { connections: 128 })
@@ -39,7 +38,7 @@ async function handle(req, res) {
       headers: { authorization: auth },
     })
     res.writeHead(up.statusCode, /** @type {Record<string, string>} */ (up.headers))
-    await pipeline(up.body, res)
+    up.body.pipe(res)
     return
   }
   const chunks = []

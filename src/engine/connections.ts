@@ -10,11 +10,12 @@ import { redactText } from '../pipeline/index.js'
 import type {
   ConnectionFilter,
   ConnectionRecord,
+  ConnectorRecord,
   ConnectionStatus,
   Page,
   Store,
 } from '../store/store.js'
-import { connectionBreakerKey, type Breakers, type BreakerView } from './breakers.js'
+import { breakerView, connectionBreakerKey, type Breakers, type BreakerView } from './breakers.js'
 import type { ConnectionSecretBox } from './connection-secrets.js'
 import type { ConnectorRepository, LoadedConnector } from './connector-repository.js'
 import type { EngineContext } from './context.js'
@@ -43,6 +44,8 @@ export interface ConnectionService {
   /** The record; `connection.not_found` otherwise. */
   find(id: string): Promise<ConnectionRecord>
   view(record: ConnectionRecord, loaded?: LoadedConnector): Promise<ConnectionView>
+  /** Views of a page of connections: one read of their connectors and one of their breakers. */
+  views(records: ConnectionRecord[]): Promise<ConnectionView[]>
   get(id: string): Promise<ConnectionView>
   list(
     filter: Omit<ConnectionFilter, 'connectorId'> & { connector?: string | undefined },
@@ -80,8 +83,11 @@ export function createConnectionService(
   const { store } = ctx
   const find = (id: string) => findConnection(store, id)
 
-  async function view(record: ConnectionRecord, loaded?: LoadedConnector): Promise<ConnectionView> {
-    const connector = loaded?.record ?? (await store.getConnector(record.connectorId))
+  function toView(
+    record: ConnectionRecord,
+    connector: Pick<ConnectorRecord, 'linkName' | 'name'> | undefined,
+    breaker: BreakerView,
+  ): ConnectionView {
     return {
       id: record.id,
       connector: {
@@ -96,7 +102,7 @@ export function createConnectionService(
       identity: record.identity,
       values: record.values,
       secretsSet: Object.keys(secretBox.open(record).values),
-      breaker: await breakers.view(connectionBreakerKey(record.id)),
+      breaker,
       expiresAt: iso(record.expiresAt),
       refreshExpiresAt: iso(record.refreshExpiresAt),
       createdAt: new Date(record.createdAt).toISOString(),
@@ -104,9 +110,28 @@ export function createConnectionService(
     }
   }
 
+  async function view(record: ConnectionRecord, loaded?: LoadedConnector): Promise<ConnectionView> {
+    const connector = loaded?.record ?? (await store.getConnector(record.connectorId))
+    return toView(record, connector, await breakers.view(connectionBreakerKey(record.id)))
+  }
+
+  async function views(records: ConnectionRecord[]): Promise<ConnectionView[]> {
+    const connectorIds = [...new Set(records.map((r) => r.connectorId))]
+    const [connectors, breakerRecords] = await Promise.all([
+      Promise.all(connectorIds.map((id) => store.getConnector(id))),
+      store.getBreakers(records.map((r) => connectionBreakerKey(r.id))),
+    ])
+    const byId = new Map(connectors.flatMap((c) => (c ? [[c.id, c] as const] : [])))
+    const byKey = new Map(breakerRecords.map((b) => [b.key, b]))
+    return records.map((r) =>
+      toView(r, byId.get(r.connectorId), breakerView(byKey.get(connectionBreakerKey(r.id)))),
+    )
+  }
+
   return {
     find,
     view,
+    views,
 
     async get(id) {
       return view(await find(id))
@@ -115,7 +140,7 @@ export function createConnectionService(
     async list({ connector, ...rest }) {
       const connectorId = connector ? (await connectors.find(connector)).id : undefined
       const page = await store.listConnections({ ...rest, connectorId })
-      return { ...page, items: await Promise.all(page.items.map((r) => view(r))) }
+      return { ...page, items: await views(page.items) }
     },
 
     async delete(id) {

@@ -60,7 +60,7 @@ export function createEndUserService(
       id,
       email: info?.email ?? null,
       displayName: info?.displayName ?? null,
-      connections: await Promise.all(records.map((c) => connections.view(c))),
+      connections: await connections.views(records),
     }
   }
 

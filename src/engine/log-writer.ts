@@ -20,13 +20,16 @@ export interface LogWriter extends LogSink {
 }
 
 export interface LogWriterOptions {
-  /** Entries queued before a write starts at once. Default 200. */
+  /** Entries queued before a write starts at once. Default 500. */
   maxBatch?: number
-  /** How long an entry may wait for its batch, ms. Default 25. */
+  /** How long an entry may wait for its batch, ms. Default 50. */
   maxDelayMs?: number
   /** Entries held at most while the store cannot be written; older ones are dropped. Default 10,000. */
   maxQueued?: number
 }
+
+/** A NUL or a UTF-16 surrogate, as JSON writes them (escaped) or leaves them (paired). */
+const SUSPECT = /\\u0000|\\ud[89a-f]|[\ud800-\udfff]/i
 
 /** Text from upstreams may hold NULs or lone surrogates, which PostgreSQL cannot store. */
 function storable<T>(value: T): T {
@@ -42,7 +45,7 @@ function storable<T>(value: T): T {
 
 /** The stored record of an entry: the columns its kind does not use are empty. */
 export function toLogRecord(entry: LogEntry, time: number): LogRecord {
-  return storable({
+  const record: LogRecord = {
     id: `log_${randomUUID()}`,
     time,
     actionId: null,
@@ -55,7 +58,9 @@ export function toLogRecord(entry: LogEntry, time: number): LogRecord {
     breakerState: null,
     detail: null,
     ...entry,
-  })
+  }
+  // Most entries hold neither: checked on their JSON before copying the whole entry.
+  return SUSPECT.test(JSON.stringify(record)) ? storable(record) : record
 }
 
 export function createLogWriter(
@@ -64,8 +69,8 @@ export function createLogWriter(
   now: () => number,
   options: LogWriterOptions = {},
 ): LogWriter {
-  const maxBatch = options.maxBatch ?? 200
-  const maxDelayMs = options.maxDelayMs ?? 25
+  const maxBatch = options.maxBatch ?? 500
+  const maxDelayMs = options.maxDelayMs ?? 50
   const maxQueued = options.maxQueued ?? 10_000
   const queue: LogRecord[] = []
   let timer: NodeJS.Timeout | undefined

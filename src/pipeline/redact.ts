@@ -46,6 +46,7 @@ export function redactText(text: string, r: Redaction): string {
 }
 
 export function redactUrl(url: URL, r: Redaction): string {
+  if (url.search === '' && url.password === '') return redactText(url.href, r)
   const copy = new URL(url.href)
   for (const key of [...copy.searchParams.keys()]) {
     if (

@@ -9,7 +9,6 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { pipeline } from 'node:stream/promises'
 import type { Patchbay } from '../engine/patchbay.js'
 import { PatchbayError, invalidInput } from '../errors.js'
 import { STATUS_OF } from './errors.js'
@@ -131,7 +130,20 @@ export function createFastPath(pb: Patchbay): FastPath {
       answer.body.resume()
       res.end()
     } else {
-      await pipeline(answer.body, res)
+      // pipe(), not stream.pipeline(): the upstream's body ends the response, and either side
+      // failing ends the other, without pipeline's per-call AbortController.
+      const body = answer.body
+      await new Promise<void>((resolve, reject) => {
+        body.once('error', (err) => {
+          res.destroy(err)
+          reject(err)
+        })
+        res.once('close', () => {
+          if (!body.readableEnded) body.destroy()
+          resolve()
+        })
+        body.pipe(res)
+      })
     }
   }
 
