@@ -14,7 +14,7 @@ import type { ConnectionSecretBox } from './connection-secrets.js'
 import { secretFields, type ConnectionFlows } from './connection-flows.js'
 import type { ConnectSessions } from './connect-sessions.js'
 import {
-  connectionFieldsOf,
+  connectionFormOf,
   type ConnectorRepository,
   type LoadedConnector,
 } from './connector-repository.js'
@@ -110,20 +110,13 @@ function pageConnection(
 }
 
 function pageConnector(loaded: LoadedConnector, values: Obj = {}): ConnectPageConnector {
-  let fields: FieldDefinition[]
-  try {
-    fields = connectionFieldsOf(loaded, values)
-  } catch {
-    fields = loaded.definition.fields
-  }
   return {
     id: loaded.record.id,
     linkName: loaded.record.linkName,
     name: loaded.definition.name,
     description: loaded.definition.description ?? null,
     logo: loaded.definition.logo ?? null,
-    fields,
-    browser: loaded.scheme.needsBrowser?.(loaded.settings as never, values) ?? false,
+    ...connectionFormOf(loaded, values),
   }
 }
 

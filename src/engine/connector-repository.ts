@@ -48,6 +48,27 @@ export function connectionFieldsOf(loaded: LoadedConnector, values?: Obj): Field
   )
 }
 
+/** What a connection form shows for the values chosen so far. */
+export interface ConnectionForm {
+  fields: FieldDefinition[]
+  /** Whether connecting with these values sends the user's browser to the provider. */
+  browser: boolean
+}
+
+/** The connection form for these values; a draft's incomplete settings show its own fields. */
+export function connectionFormOf(loaded: LoadedConnector, values: Obj = {}): ConnectionForm {
+  let fields: FieldDefinition[]
+  try {
+    fields = connectionFieldsOf(loaded, values)
+  } catch {
+    fields = loaded.definition.fields
+  }
+  return {
+    fields,
+    browser: loaded.scheme.needsBrowser?.(loaded.settings as never, values) ?? false,
+  }
+}
+
 export function createConnectorRepository(
   store: Store,
   box: SecretBox,

@@ -6,12 +6,17 @@
  * @module
  */
 import { isDeepStrictEqual } from 'node:util'
+import { z } from 'zod'
 import { connectorPatchSchema } from '../connector/schema.js'
 import { PatchbayError, invalidInput } from '../errors.js'
 import type { ConnectorRecord, Page, PageQuery } from '../store/store.js'
 import { testedAsIs } from './auth-test.js'
 import { checkReadyChange } from './connector-lifecycle.js'
-import type { ConnectorRepository } from './connector-repository.js'
+import {
+  connectionFormOf,
+  type ConnectionForm,
+  type ConnectorRepository,
+} from './connector-repository.js'
 import {
   completeAuth,
   incompleteSettings,
@@ -32,7 +37,16 @@ export interface ConnectorService {
   update(idOrLinkName: string, patch: unknown): Promise<ConnectorView>
   ready(idOrLinkName: string): Promise<ConnectorView>
   delete(idOrLinkName: string): Promise<void>
+  /**
+   * What a connection form asks for, and whether it goes through the browser, for the values
+   * chosen so far (a `multi` connector's depend on the option picked).
+   */
+  connectionForm(idOrLinkName: string, input: unknown): Promise<ConnectionForm>
 }
+
+export const connectionFormInputSchema = z
+  .object({ values: z.record(z.string(), z.unknown()).default({}) })
+  .strict()
 
 function refuseCode(record: ConnectorRecord, what: string): void {
   if (record.definition.source === 'code') {
@@ -166,6 +180,12 @@ export function createConnectorService(
         )
       }
       return view(next)
+    },
+
+    async connectionForm(idOrLinkName, input) {
+      const parsed = connectionFormInputSchema.safeParse(input ?? {})
+      if (!parsed.success) throw invalidInput(toFieldIssues(parsed.error))
+      return connectionFormOf(await repository.load(idOrLinkName), parsed.data.values)
     },
 
     async delete(idOrLinkName) {

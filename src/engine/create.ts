@@ -179,6 +179,7 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
       ready: connectors.ready,
       delete: connectors.delete,
       testAuth,
+      connectionForm: connectors.connectionForm,
     },
     connections: {
       create: (input) => flows.create(input),

@@ -16,6 +16,7 @@ import type { ConnectPage } from './connect-page.js'
 import type { ConnectSessions, CreatedConnectSession } from './connect-sessions.js'
 import type { CallbackOutcome, CreatedConnection } from './connection-flows.js'
 import type { ConnectionView } from './connections.js'
+import type { ConnectionForm } from './connector-repository.js'
 import type { ConnectorView } from './connector-views.js'
 import type { EndUserService } from './end-users.js'
 import type { RequestOutcome } from './envelope.js'
@@ -110,6 +111,8 @@ export interface Patchbay {
       idOrLinkName: string,
       input: unknown,
     ): Promise<Record<string, unknown> & { ok: boolean }>
+    /** A connection form's fields and whether it uses the browser, for `{ values }` so far. */
+    connectionForm(idOrLinkName: string, input: unknown): Promise<ConnectionForm>
   }
 
   connections: {

@@ -32,6 +32,9 @@ export function apiRoutes(pb: Patchbay): Hono {
   api.post('/connectors/:id/ready', async (c) =>
     c.json(await pb.connectors.ready(c.req.param('id'))),
   )
+  api.post('/connectors/:id/connection-form', async (c) =>
+    c.json(await pb.connectors.connectionForm(c.req.param('id'), await readJson(c))),
+  )
   api.post('/connectors/:id/test-token', async (c) =>
     c.json(await pb.connectors.testAuth(c.req.param('id'), await readJson(c))),
   )
