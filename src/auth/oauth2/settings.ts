@@ -78,8 +78,12 @@ export const oauth2SettingsSchema = z
     clientId: z.string().min(1).max(500),
     /** Not needed for a public PKCE client (RFC 7636); required otherwise (`oauth2Problems`). */
     clientSecret: z.string().min(1).max(2000).optional(),
-    /** RFC 6749 §2.3.1: `body` puts the credentials in the form, `basic` in HTTP Basic. */
-    clientAuth: z.enum(['body', 'basic']).default('body'),
+    /**
+     * RFC 6749 §2.3.1: `body` puts the credentials in the form, `basic` in HTTP Basic;
+     * RFC 8705 §2: `tls_client_auth` sends only `client_id`, the client certificate of `auth.tls`
+     * authenticating the client.
+     */
+    clientAuth: z.enum(['body', 'basic', 'tls_client_auth']).default('body'),
     /** Required unless `client_credentials` (`oauth2Problems`). */
     authorizationUrl: templatedUrl.optional(),
     tokenUrl: templatedUrl,
@@ -125,7 +129,11 @@ export function oauth2Problems(settings: Partial<OAuth2Settings>): FieldIssue[] 
   if (usesBrowser(grantType) && settings.authorizationUrl === undefined) {
     issues.push({ path: 'authorizationUrl', rule: `is required for the ${grantType} grant` })
   }
-  if (grantType !== 'authorization_code_pkce' && settings.clientSecret === undefined) {
+  if (
+    grantType !== 'authorization_code_pkce' &&
+    settings.clientAuth !== 'tls_client_auth' &&
+    settings.clientSecret === undefined
+  ) {
     issues.push({
       path: 'clientSecret',
       rule: `is required for the ${grantType} grant (only a PKCE client may go without)`,

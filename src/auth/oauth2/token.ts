@@ -15,8 +15,11 @@ export interface OAuthClient {
   clientId: string
   /** Absent for a public client, which sends only its `client_id` (RFC 6749 §2.1, §3.2.1). */
   clientSecret?: string | undefined
-  /** Where a confidential client puts its credentials (RFC 6749 §2.3.1). */
-  clientAuth: 'body' | 'basic'
+  /**
+   * Where a confidential client puts its credentials (RFC 6749 §2.3.1); `tls_client_auth`: its
+   * TLS client certificate authenticates it (RFC 8705 §2).
+   */
+  clientAuth: 'body' | 'basic' | 'tls_client_auth'
 }
 
 export interface TokenRequestOptions {
@@ -55,7 +58,8 @@ export function clientAuthentication(
   headers: Record<string, string>,
 ): void {
   if (!client.clientId) throw new TypeError('"clientId" must be a non-empty string')
-  if (client.clientSecret === undefined) {
+  // RFC 8705 §2.1: with mutual TLS the request carries only `client_id`, never a secret.
+  if (client.clientSecret === undefined || client.clientAuth === 'tls_client_auth') {
     body.set('client_id', client.clientId)
   } else if (client.clientAuth === 'basic') {
     const pair = `${formUrlEncode(client.clientId)}:${formUrlEncode(client.clientSecret)}`
@@ -145,7 +149,8 @@ export function clientCredentialsGrantRequest(
   client: OAuthClient,
   options: TokenRequestOptions & { scope?: string | undefined } = {},
 ): Promise<HttpResponse> {
-  if (client.clientSecret === undefined) {
+  // A confidential client only (RFC 6749 §4.4): by its secret, or by its certificate (RFC 8705).
+  if (client.clientSecret === undefined && client.clientAuth !== 'tls_client_auth') {
     throw new TypeError('"clientSecret" is required for the client_credentials grant')
   }
   const params: Record<string, string> = { grant_type: 'client_credentials' }
