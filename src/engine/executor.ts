@@ -5,12 +5,24 @@
  *
  * @module
  */
-import { HEADER_VALUE_RE, HEADER_VALUE_RULE } from '../connector/schema.js'
+import type { ConnectorDefinition } from '../connector/model.js'
+import {
+  HEADER_VALUE_RE,
+  HEADER_VALUE_RULE,
+  IDEMPOTENT_METHODS,
+  retrySettingsSchema,
+} from '../connector/schema.js'
 import { PatchbayError, invalidInput, type FieldIssue } from '../errors.js'
 import type { OutgoingRequest, RequestBody } from '../lib/request.js'
 import { MissingTemplateValue, renderTemplate } from '../lib/template.js'
-import type { Handler, PipelineContext, PipelineResult } from '../pipeline/index.js'
-import type { ConnectionRecord } from '../store/store.js'
+import type {
+  Handler,
+  PipelineContext,
+  PipelineResult,
+  RateLimitPort,
+  RetryPolicy,
+} from '../pipeline/index.js'
+import type { ConnectionRecord, Store } from '../store/store.js'
 import type { BindAuth } from './auth-binding.js'
 import {
   actionBreakerKey,
@@ -51,6 +63,34 @@ export interface Executor {
   ): Promise<ExecuteResult>
   /** The connection's values as `{{templates}}` read them. */
   scope(loaded: LoadedConnector, record: ConnectionRecord, secrets?: ConnectionSecrets): Obj
+}
+
+const EVERY_METHOD = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'POST', 'PATCH']
+
+/** The connector's `retry`, its defaults filled in (`retrySettingsSchema`). */
+export function retryPolicy(def: Pick<ConnectorDefinition, 'retry'>): RetryPolicy {
+  const r = retrySettingsSchema.parse(def.retry ?? {})
+  const methods = r.methods ?? (r.unsafe ? EVERY_METHOD : IDEMPOTENT_METHODS)
+  return { maxRetries: r.maxRetries, maxWaitMs: r.maxWaitSeconds * 1000, methods: new Set(methods) }
+}
+
+/** The connection's share of the connector's `rateLimit`, counted in the store. */
+export function rateLimitPort(
+  store: Store,
+  def: Pick<ConnectorDefinition, 'rateLimit'>,
+  connectionId: string,
+): RateLimitPort | undefined {
+  const limit = def.rateLimit
+  if (!limit) return undefined
+  const periodMs = limit.perSeconds * 1000
+  const key = `connection:${connectionId}`
+  return {
+    requests: limit.requests,
+    periodMs,
+    maxWaitMs: limit.maxWaitSeconds * 1000,
+    take: (windowStart) =>
+      store.takeRateLimitSlot(key, windowStart, limit.requests, windowStart + periodMs),
+  }
 }
 
 function baseUrlOf(loaded: LoadedConnector, scope: Obj): URL {
@@ -171,6 +211,7 @@ export function createExecutor(
         body: raw.body ?? { kind: 'none' },
       }
       const { auth, allowedOrigins } = loaded.definition
+      const transport = secretBox.transport(loaded, record, secrets)
       const pctx: PipelineContext = {
         request,
         allowedOrigins: new Set([
@@ -186,6 +227,9 @@ export function createExecutor(
             : connectionBreakerKey(record.id),
           breakerSettings(loaded.definition),
         ),
+        retry: retryPolicy(loaded.definition),
+        rateLimit: rateLimitPort(ctx.store, loaded.definition, record.id),
+        transport,
         stream: options.stream,
         timeoutMs: ctx.timeoutMs,
         observer,
@@ -201,6 +245,8 @@ export function createExecutor(
           breakerState: null,
           credentialsWithheld: false,
           redirects: 0,
+          retries: [],
+          rateLimitWaitMs: 0,
         },
       }
       const result = await pipeline(pctx)

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream'
 import { errors as undiciErrors, request, type Dispatcher } from 'undici'
 import { PatchbayError } from '../errors.js'
 import { defaultDispatcher } from '../lib/http-client.js'
-import { NetworkRefusedError } from '../lib/network.js'
+import { NetworkRefusedError, describeTlsFailure } from '../lib/network.js'
 import { encodeBody } from '../lib/request.js'
 import type { Handler, PipelineResult } from './types.js'
 
@@ -27,6 +27,14 @@ const HOP_BY_HOP = new Set([
 export function createSend(dispatcher: Dispatcher = defaultDispatcher()): Handler {
   return async (ctx) => {
     const wire = ctx.meta.sent ?? ctx.request
+    // A client certificate is a credential: it goes only where the other credentials go.
+    const carriesCredentials =
+      !ctx.meta.credentialsWithheld && ctx.allowedOrigins.has(wire.url.origin)
+    const via = ctx.transport
+      ? carriesCredentials
+        ? ctx.transport.withCredentials
+        : ctx.transport.withoutCredentials
+      : dispatcher
     const body = encodeBody(wire)
     const headers: Record<string, string> = {}
     for (const [k, v] of Object.entries(wire.headers)) if (!HOP_BY_HOP.has(k)) headers[k] = v
@@ -36,7 +44,7 @@ export function createSend(dispatcher: Dispatcher = defaultDispatcher()): Handle
         method: wire.method as Dispatcher.HttpMethod,
         headers,
         body,
-        dispatcher,
+        dispatcher: via,
         headersTimeout: ctx.timeoutMs,
         bodyTimeout: ctx.timeoutMs,
       })
@@ -80,6 +88,10 @@ function sendError(err: unknown, url: URL): PatchbayError {
     return new PatchbayError('request.network_refused', `${url.host}: ${err.message}`, {
       cause: err,
     })
+  }
+  const tls = describeTlsFailure(err)
+  if (tls) {
+    return new PatchbayError('request.tls_failed', `${url.origin}: ${tls}`, { cause: err })
   }
   if (
     err instanceof undiciErrors.HeadersTimeoutError ||
