@@ -1,5 +1,5 @@
 /**
- * Mutual TLS for a connection (docs/auth/README.md#tls-client-certificates): the connector's
+ * Mutual TLS for a connection (docs/auth/README.md#tls-tls-client-certificates): the connector's
  * `auth.tls` — certificate, key and extra certificate authorities, each PEM text or a
  * `{{field}}` template naming a connection value — resolved for one connection, checked, and
  * turned into undici agents under the same network policy as every other outgoing call. One
