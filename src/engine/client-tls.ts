@@ -46,7 +46,26 @@ const KINDS: Record<keyof ClientTlsSettings, PemKind> = {
 }
 
 /** Agents kept at most; a connection-level certificate per connection could grow without one. */
-const MAX_CACHED = 64
+const MAX_CACHED = 256
+
+/** PEM checks already made, by a hash of the text: values are checked on every call. */
+const checkedPem = new Map<string, string | undefined>()
+const CHECKED_KEPT = 1024
+
+function once(parts: string[], check: () => string | undefined): string | undefined {
+  const id = createHash('sha256').update(parts.join('\0')).digest('base64url')
+  if (checkedPem.has(id)) return checkedPem.get(id)
+  const problem = check()
+  checkedPem.set(id, problem)
+  if (checkedPem.size > CHECKED_KEPT) checkedPem.delete(checkedPem.keys().next().value!)
+  return problem
+}
+
+const pemProblemOnce = (kind: PemKind, text: string) =>
+  once([kind, text], () => pemProblem(kind, text))
+
+const mismatchOnce = (cert: string, key: string) =>
+  once(['match', cert, key], () => (keyMatchesCertificate(cert, key) ? undefined : 'mismatch'))
 
 /**
  * The material for one connection: literal settings as they are, templates filled from the
@@ -81,12 +100,12 @@ export function resolveClientTls(
       issues.push({ path: `values.${field}`, rule: `is required by auth.tls.${name}` })
       continue
     }
-    const problem = pemProblem(KINDS[name], text)
+    const problem = pemProblemOnce(KINDS[name], text)
     if (problem) issues.push({ path: `values.${field}`, rule: problem })
     else out[name] = normalizePem(KINDS[name], text)
   }
   if (!issues.length && out.cert && out.key && (from.cert || from.key)) {
-    if (!keyMatchesCertificate(out.cert, out.key))
+    if (mismatchOnce(out.cert, out.key))
       issues.push({
         path: from.key ? `values.${from.key}` : `values.${from.cert}`,
         rule: 'is not the private key of the client certificate (auth.tls)',

@@ -145,8 +145,10 @@ const isTlsCode = (code: string) => CERT_VERIFY_CODES.has(code) || /^ERR_(SSL|TL
  * done (RFC 8446 §4.4.2.4): the alert comes with the connection's end, and undici reports only
  * "other side closed", naming the socket's addresses; this says what closed it. Bounded.
  */
-const socketTlsErrors = new Map<string, Error & { code: string }>()
+const socketTlsErrors = new Map<string, { err: Error & { code: string }; at: number }>()
 const SOCKET_ERRORS_KEPT = 256
+/** An entry read later than this is another connection that reused the port. */
+const SOCKET_ERROR_TTL_MS = 30_000
 
 const socketKey = (s: {
   localAddress?: string | undefined
@@ -160,7 +162,7 @@ function watchTls(socket: Socket): void {
   const key = socketKey(socket)
   socket.on('error', (err: Error & { code?: unknown }) => {
     if (typeof err.code !== 'string' || !isTlsCode(err.code)) return
-    socketTlsErrors.set(key, err as Error & { code: string })
+    socketTlsErrors.set(key, { err: err as Error & { code: string }, at: Date.now() })
     if (socketTlsErrors.size > SOCKET_ERRORS_KEPT)
       socketTlsErrors.delete(socketTlsErrors.keys().next().value!)
   })
@@ -175,7 +177,11 @@ function watchTls(socket: Socket): void {
 export function describeTlsFailure(err: unknown): string | undefined {
   for (let e = err as Record<string, unknown> | undefined; e; e = e.cause as never) {
     const info = e.socket as Parameters<typeof socketKey>[0] | undefined
-    const seen = info && socketTlsErrors.get(socketKey(info))
+    const key = info && socketKey(info)
+    const entry = key ? socketTlsErrors.get(key) : undefined
+    // Read once: the port may serve another connection next.
+    if (key) socketTlsErrors.delete(key)
+    const seen = entry && Date.now() - entry.at < SOCKET_ERROR_TTL_MS ? entry.err : undefined
     const code = typeof e.code === 'string' && isTlsCode(e.code) ? e.code : seen?.code
     if (!code) continue
     if (CERT_VERIFY_CODES.has(code))

@@ -41,7 +41,7 @@ export const rateLimit: Step = (next) => async (ctx) => {
     const nextWindow = windowStart + limit.periodMs
     if (nextWindow > deadline) throw rateLimited(limit, nextWindow - now)
     const jitter = Math.random() * Math.min(WAKE_JITTER_MS, limit.periodMs / 10)
-    await (ctx.sleep ?? delay)(nextWindow - now + jitter)
+    await delay(nextWindow - now + jitter)
   }
   ctx.meta.rateLimitWaitMs += Date.now() - started
   return next(ctx)

@@ -65,6 +65,8 @@ function waitedMs(ctx: PipelineContext): number {
 export const retry: Step = (next) => async (ctx) => {
   const original = cloneRequest(ctx.request)
   const policy = ctx.retry
+  // A pass after a refresh says for itself whether it stopped.
+  delete ctx.meta.retryStopped
   let result = await next(ctx)
   for (;;) {
     if (!RETRY_STATUSES.has(result.status)) return result
@@ -102,7 +104,7 @@ export const retry: Step = (next) => async (ctx) => {
       waitMs: wait,
       after: asked !== undefined ? `Retry-After: ${asText?.trim()}` : 'backoff',
     })
-    await (ctx.sleep ?? delay)(wait)
+    await delay(wait)
     ctx.request = cloneRequest(original)
     ctx.meta.redirects = 0
     ctx.meta.credentialsWithheld = false

@@ -159,8 +159,6 @@ export interface PipelineContext {
   retry: RetryPolicy
   rateLimit?: RateLimitPort | undefined
   transport?: Transport | undefined
-  /** Waits `ms`; the engine's timers (a test may pass its own). */
-  sleep?: ((ms: number) => Promise<void>) | undefined
   /** Stream the response body (proxy) instead of buffering it. */
   stream: boolean
   timeoutMs: number
