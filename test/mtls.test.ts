@@ -125,6 +125,21 @@ describe.each(await testStoreKinds())('mutual TLS on %s', (storeKind) => {
     expect(api.seen.length).toBe(before)
   })
 
+  it('hints at the certificate when the API closes the connection on one it refuses', async () => {
+    const c = await readyConnector({
+      auth: {
+        type: 'bearer',
+        tls: { cert: certs.stranger.cert, key: certs.stranger.key, ca: certs.ca },
+      },
+    })
+    const id = await connect(c.id, { token: 'tok' })
+    const before = api.seen.length
+    const res = await call(id, { path: 'things' })
+    expect(res.status).toBe(502)
+    expect(res.body.error.message).toMatch(/refused the client certificate/)
+    expect(api.seen.length).toBe(before)
+  })
+
   it('says so when the server certificate is not trusted', async () => {
     const c = await readyConnector({ auth: { type: 'bearer' } })
     const id = await connect(c.id, { token: 'tok' })

@@ -49,7 +49,7 @@ export function createSend(dispatcher: Dispatcher = defaultDispatcher()): Handle
         bodyTimeout: ctx.timeoutMs,
       })
     } catch (err) {
-      throw sendError(err, wire.url)
+      throw sendError(err, wire.url, via !== dispatcher && carriesCredentials)
     }
     const outHeaders: Record<string, string | string[]> = {}
     for (const [k, v] of Object.entries(res.headers)) {
@@ -73,7 +73,7 @@ export function createSend(dispatcher: Dispatcher = defaultDispatcher()): Handle
   }
 }
 
-function sendError(err: unknown, url: URL): PatchbayError {
+function sendError(err: unknown, url: URL, presentedCertificate = false): PatchbayError {
   // undici refuses some requests before sending them (a header value with control characters,
   // say, from a connection value): the request is at fault, not the upstream.
   if (
@@ -104,9 +104,16 @@ function sendError(err: unknown, url: URL): PatchbayError {
     )
   }
   const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code
+  // A TLS 1.3 server that refuses a client certificate may just close the connection.
+  const refused =
+    presentedCertificate &&
+    code === 'UND_ERR_SOCKET' &&
+    (err as { socket?: { bytesRead?: number } }).socket?.bytesRead === 0
+      ? ': the server closed the connection before answering; it may have refused the client certificate (check auth.tls.cert)'
+      : ''
   return new PatchbayError(
     'request.upstream_unreachable',
-    `could not reach ${url.origin}${code ? ` (${code})` : ''}`,
+    `could not reach ${url.origin}${code ? ` (${code})` : ''}${refused}`,
     {
       cause: err,
     },
