@@ -49,7 +49,11 @@ export function createSend(dispatcher: Dispatcher = defaultDispatcher()): Handle
         bodyTimeout: ctx.timeoutMs,
       })
     } catch (err) {
-      throw sendError(err, wire.url, via !== dispatcher && carriesCredentials)
+      const presented =
+        carriesCredentials &&
+        ctx.transport !== undefined &&
+        ctx.transport.withCredentials !== ctx.transport.withoutCredentials
+      throw sendError(err, wire.url, presented)
     }
     const outHeaders: Record<string, string | string[]> = {}
     for (const [k, v] of Object.entries(res.headers)) {

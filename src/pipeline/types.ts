@@ -82,7 +82,10 @@ export interface RateLimitPort {
 export interface Transport {
   /** Presents the client certificate: for requests that carry credentials. */
   withCredentials: Dispatcher
-  /** Trusts the same authorities without presenting it: a redirect to another origin. */
+  /**
+   * Trusts the same authorities without presenting it: a redirect to another origin. The same
+   * dispatcher as `withCredentials` when there is no certificate to present.
+   */
   withoutCredentials: Dispatcher
 }
 
