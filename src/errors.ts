@@ -39,6 +39,8 @@ export const ERROR_CODES = [
   'request.upstream_unreachable',
   'request.detected_error',
   'request.auth_rejected',
+  'request.rate_limited',
+  'request.tls_failed',
   'refresh.failed',
   'refresh.unsupported',
   'breaker.open',

@@ -254,6 +254,29 @@ describe.each(await testStoreKinds())('on %s', (storeKind) => {
       })
     })
 
+    it('keeps the secret settings when a PATCH leaves out auth, in draft and once ready', async () => {
+      const c = await t.api('POST', '/api/v1/connectors', {
+        ...base(),
+        name: 'Secret keeper',
+        auth: {
+          type: 'oauth2',
+          grantType: 'client_credentials',
+          clientId: 'id-1',
+          clientSecret: 'kept-secret-0123',
+          tokenUrl: 'https://auth.acme.test/token',
+        },
+      })
+      expect(c.status, JSON.stringify(c.body)).toBe(201)
+      const draft = await t.api('PATCH', `/api/v1/connectors/${c.body.id}`, { name: 'Keeper 2' })
+      expect(draft.status, JSON.stringify(draft.body)).toBe(200)
+      expect(draft.body.auth.clientSecret).toBe('********')
+      expect(draft.body.missing).toEqual([])
+      expect((await t.api('POST', `/api/v1/connectors/${c.body.id}/ready`)).status).toBe(200)
+      const ready = await t.api('PATCH', `/api/v1/connectors/${c.body.id}`, { name: 'Keeper 3' })
+      expect(ready.status, JSON.stringify(ready.body)).toBe(200)
+      expect(ready.body).toMatchObject({ name: 'Keeper 3', auth: { clientSecret: '********' } })
+    })
+
     it('keeps name, description, logo, field labels and actions editable once ready', async () => {
       const c = await t.api('POST', '/api/v1/connectors', {
         ...base(),

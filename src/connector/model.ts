@@ -4,7 +4,14 @@
  *
  * @module
  */
-import type { CustomAction, FieldDefinition, Signal } from './schema.js'
+import type {
+  ClientTlsSettings,
+  CustomAction,
+  FieldDefinition,
+  RateLimitSettings,
+  RetrySettings,
+  Signal,
+} from './schema.js'
 
 export type ConnectorStage = 'draft' | 'ready'
 
@@ -14,6 +21,8 @@ export interface StoredAuth extends Record<string, unknown> {
   refreshOn?: Signal[]
   detectOn?: Signal[]
   extra?: { headers?: Record<string, string>; query?: Record<string, string> }
+  /** Mutual TLS; `tls.key` is kept apart with the other secret settings. */
+  tls?: ClientTlsSettings
 }
 
 export interface ConnectorDefinition {
@@ -28,6 +37,10 @@ export interface ConnectorDefinition {
   customAction: { enabled: boolean; help?: Record<string, unknown> }
   actions: CustomAction[]
   breaker?: { threshold: number; cooldownSeconds: number }
+  /** Retrying 429 and 503 answers; the defaults apply when absent (`pipeline/retry.ts`). */
+  retry?: RetrySettings
+  /** The connector's own per-connection limit, shared by every process (`pipeline/rate-limit.ts`). */
+  rateLimit?: RateLimitSettings
   identity?: { method: string; path: string; valuePath: string }
   /** `code`: loaded from `PATCHBAY_CONNECTORS_DIR`; the API may not change or delete it. */
   source?: 'code'

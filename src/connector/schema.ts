@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from 'zod'
+import { keyMatchesCertificate, pemProblem } from '../lib/pem.js'
 import {
   DESCRIPTION_MAX,
   DESCRIPTION_RE,
@@ -117,6 +118,63 @@ export const signalSchema = z.union([
 ])
 export type Signal = z.infer<typeof signalSchema>
 
+/** A `{{field}}` template standing for the whole value. */
+export const WHOLE_TEMPLATE_RE = /^\{\{\s*([\w.]+)\s*\}\}$/
+
+/** How a stored secret setting reads in answers, and what a PATCH sends back to keep it. */
+const SECRET_MASK = '********'
+
+/** PEM text of `kind`, or exactly one `{{field}}` template naming a connection field that holds it. */
+function pemOrTemplate(kind: 'certificate' | 'private key' | 'certificates') {
+  return z
+    .string()
+    .min(1)
+    .max(20_000)
+    .superRefine((value, ctx) => {
+      if (WHOLE_TEMPLATE_RE.test(value.trim())) return
+      // A masked key stands for the stored one (docs/auth/README.md#secret-settings-are-masked).
+      if (kind === 'private key' && value === SECRET_MASK) return
+      const problem = pemProblem(kind, value)
+      if (problem) ctx.addIssue({ code: 'custom', message: problem })
+    })
+}
+
+/**
+ * Mutual TLS (RFC 8705 for OAuth, plain client certificates for APIs): the client certificate and
+ * key the connection presents to the connector's origins and to its auth type's endpoints, and
+ * the certificate authorities trusted besides the system's. `key` is a secret setting.
+ */
+export const clientTlsSchema = z
+  .object({
+    cert: pemOrTemplate('certificate').optional(),
+    key: pemOrTemplate('private key').optional(),
+    ca: pemOrTemplate('certificates').optional(),
+  })
+  .strict()
+  .superRefine((tls, ctx) => {
+    if ((tls.cert === undefined) !== (tls.key === undefined)) {
+      const missing = tls.cert === undefined ? 'cert' : 'key'
+      ctx.addIssue({
+        code: 'custom',
+        path: [missing],
+        message: `is required with ${missing === 'cert' ? 'key' : 'cert'}`,
+      })
+    }
+    if (tls.cert === undefined && tls.key === undefined && tls.ca === undefined)
+      ctx.addIssue({ code: 'custom', message: 'needs cert and key, or ca' })
+    const literal = (v: string | undefined): v is string =>
+      v !== undefined && v !== SECRET_MASK && !WHOLE_TEMPLATE_RE.test(v.trim())
+    if (
+      literal(tls.cert) &&
+      literal(tls.key) &&
+      !pemProblem('certificate', tls.cert) &&
+      !pemProblem('private key', tls.key) &&
+      !keyMatchesCertificate(tls.cert, tls.key)
+    )
+      ctx.addIssue({ code: 'custom', path: ['key'], message: 'is not the private key of cert' })
+  })
+export type ClientTlsSettings = z.infer<typeof clientTlsSchema>
+
 /** What every auth type accepts besides its own settings. */
 export const authCommonSchema = z.object({
   type: z.string(),
@@ -129,9 +187,12 @@ export const authCommonSchema = z.object({
     })
     .strict()
     .optional(),
+  tls: clientTlsSchema.optional(),
 })
 export type AuthCommon = z.infer<typeof authCommonSchema>
-export const AUTH_COMMON_KEYS = ['type', 'refreshOn', 'detectOn', 'extra'] as const
+export const AUTH_COMMON_KEYS = ['type', 'refreshOn', 'detectOn', 'extra', 'tls'] as const
+/** Secret settings every auth type has (paths in `auth`): sealed apart, masked in answers. */
+export const AUTH_COMMON_SECRETS = ['tls.key'] as const
 
 const headerName = z
   .string()
@@ -210,6 +271,46 @@ export const breakerSettingsSchema = z
   })
   .strict()
 
+/** RFC 9110 §9.2.2: methods whose repetition has the effect of one request. */
+export const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'] as const
+
+/**
+ * Retrying a 429 or 503 answer (`pipeline/retry.ts`): after `Retry-After` when the answer has
+ * one, else after a bounded exponential backoff, at most `maxRetries` times and `maxWaitSeconds`
+ * of waiting in all. Idempotent methods only, unless `methods` lists others or `unsafe` is true.
+ */
+export const retrySettingsSchema = z
+  .object({
+    maxRetries: z.number().int().min(0).max(10).default(2),
+    maxWaitSeconds: z.number().int().min(0).max(300).default(10),
+    methods: z.array(httpMethod).min(1).max(7).optional(),
+    unsafe: z.boolean().optional(),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.methods !== undefined && r.unsafe !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['unsafe'],
+        message: 'give methods or unsafe, not both',
+      })
+  })
+export type RetrySettings = z.infer<typeof retrySettingsSchema>
+
+/**
+ * The connector's own limit: at most `requests` per `perSeconds` to its origins, per connection,
+ * counted in the store so every process shares it. A request over it waits for the next window
+ * when that starts within `maxWaitSeconds`, else fails with `request.rate_limited`.
+ */
+export const rateLimitSchema = z
+  .object({
+    requests: z.number().int().min(1).max(1_000_000),
+    perSeconds: z.number().int().min(1).max(86_400),
+    maxWaitSeconds: z.number().int().min(0).max(300).default(10),
+  })
+  .strict()
+export type RateLimitSettings = z.infer<typeof rateLimitSchema>
+
 export const identitySchema = z
   .object({
     method: httpMethod.default('GET'),
@@ -263,6 +364,8 @@ export const connectorBaseShape = {
   customAction: storable(customActionSchema).default({ enabled: false }),
   actions: storable(z.array(actionSchema).max(200)).default([]),
   breaker: breakerSettingsSchema.optional(),
+  retry: retrySettingsSchema.optional(),
+  rateLimit: rateLimitSchema.optional(),
   identity: storable(identitySchema).optional(),
 }
 
@@ -283,6 +386,8 @@ export const connectorPatchSchema = z
     customAction: storable(customActionSchema).optional(),
     actions: storable(z.array(actionSchema).max(200)).optional(),
     breaker: breakerSettingsSchema.optional(),
+    retry: retrySettingsSchema.nullable().optional(),
+    rateLimit: rateLimitSchema.nullable().optional(),
     identity: storable(identitySchema).nullable().optional(),
   })
   .strict()

@@ -16,7 +16,7 @@ import type { ConnectorRepository } from './connector-repository.js'
 import { schemeFields, settingsOf } from './connector-validation.js'
 import { mergeFields } from './connection-fields.js'
 import { toFieldIssues } from './issues.js'
-import { putSecrets } from './secrets.js'
+import { putSecrets, schemeSecrets } from './secrets.js'
 import { checkValues, invalidValues, templateScope } from './values.js'
 
 type Obj = Record<string, unknown>
@@ -48,7 +48,9 @@ export function createAuthTest(ctx: EngineContext, repository: ConnectorReposito
       )
     }
     const secrets = repository.openSecrets(record)
-    const settings = scheme.settings.safeParse(putSecrets(settingsOf(def.auth), secrets, false))
+    const settings = scheme.settings.safeParse(
+      putSecrets(settingsOf(def.auth), schemeSecrets(secrets), false),
+    )
     if (!settings.success) {
       const missing = toFieldIssues(settings.error, 'auth')
       throw new PatchbayError(

@@ -13,6 +13,7 @@
 import type { AuthContext } from '../auth/scheme.js'
 import { PatchbayError } from '../errors.js'
 import { MissingTemplateValue, renderTemplate } from '../lib/template.js'
+import type { RetryPolicy, Transport } from '../pipeline/index.js'
 import type { BreakerRecord, ConnectionRecord, Store } from '../store/store.js'
 import type { ConnectionSecretBox, ConnectionSecrets } from './connection-secrets.js'
 import { connectionNotFound } from './connections.js'
@@ -21,6 +22,7 @@ import {
   type ConnectorRepository,
   type LoadedConnector,
 } from './connector-repository.js'
+import { retryPolicy } from './executor.js'
 import { templateScope } from './values.js'
 
 type Obj = Record<string, unknown>
@@ -36,6 +38,13 @@ export interface CallTarget {
   /** Origins credentials may go to: the base URL's and the connector's `allowedOrigins`. */
   allowedOrigins: Set<string>
   authContext: AuthContext
+  /** The connector's `retry`, its defaults filled in. */
+  retry: RetryPolicy
+  /**
+   * The agents presenting the connection's client certificate (`auth.tls`), or why its values do
+   * not make one.
+   */
+  transport: Transport | undefined | PatchbayError
   /** The secret values to redact from this connection's logs, in every form they travel in. */
   secretValues: string[]
 }
@@ -83,6 +92,15 @@ function baseUrlOf(loaded: LoadedConnector, scope: Obj): URL | PatchbayError {
   return base
 }
 
+function orError<T>(make: () => T): T | PatchbayError {
+  try {
+    return make()
+  } catch (err) {
+    if (err instanceof PatchbayError) return err
+    throw err
+  }
+}
+
 export function createCallTargets(
   store: Store,
   connectors: ConnectorRepository,
@@ -106,6 +124,8 @@ export function createCallTargets(
         ...(loaded.definition.allowedOrigins ?? []).map((o) => new URL(o).origin),
       ]),
       authContext: secretBox.authContext(loaded, record, secrets),
+      retry: retryPolicy(loaded.definition),
+      transport: orError(() => secretBox.transport(loaded, record, secrets)),
       secretValues: secretBox.redaction(loaded, secrets).values,
     }
   }

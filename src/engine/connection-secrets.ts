@@ -1,13 +1,20 @@
 /**
  * A connection's secrets: sealed at rest bound to the connection's id, opened for its auth scheme
- * as an `AuthContext`, and named for log redaction.
+ * as an `AuthContext`, named for log redaction, and — with the connector's `auth.tls` — the
+ * client certificate its calls present (mutual TLS, `client-tls.ts`).
  *
  * @module
  */
 import type { AuthContext, Credentials } from '../auth/scheme.js'
 import { encodeUrlValue, renderTemplate } from '../lib/template.js'
-import { addSecretValue, emptyRedaction, type Redaction } from '../pipeline/index.js'
+import {
+  addSecretValue,
+  emptyRedaction,
+  type Redaction,
+  type Transport,
+} from '../pipeline/index.js'
 import type { ConnectionRecord } from '../store/store.js'
+import { resolveClientTls, type ClientTls, type ClientTlsMaterial } from './client-tls.js'
 import { connectionFieldsOf, type LoadedConnector } from './connector-repository.js'
 import type { EngineContext } from './context.js'
 import { concretePaths, getAt } from './secrets.js'
@@ -36,10 +43,37 @@ export interface ConnectionSecretBox {
    * secrets); the names are asked afresh, as a code connector's `apply` may add some.
    */
   redaction(loaded: LoadedConnector, secrets: ConnectionSecrets, values?: string[]): Redaction
+  /**
+   * The agents that present the connection's client certificate, when the connector has
+   * `auth.tls`; `connection.invalid_values` when a value it names is not usable.
+   */
+  transport(
+    loaded: LoadedConnector,
+    record: Pick<ConnectionRecord, 'values'>,
+    secrets: ConnectionSecrets,
+  ): Transport | undefined
 }
 
-export function createConnectionSecrets(ctx: EngineContext): ConnectionSecretBox {
+export function createConnectionSecrets(
+  ctx: EngineContext,
+  clientTls: ClientTls,
+): ConnectionSecretBox {
+  function tlsMaterial(loaded: LoadedConnector, values: Obj): ClientTlsMaterial | undefined {
+    const tls = loaded.definition.auth.tls
+    if (!tls) return undefined
+    const key = loaded.secrets['tls.key']
+    return resolveClientTls(
+      { ...tls, ...(key !== undefined ? { key } : {}) },
+      templateScope(connectionFieldsOf(loaded, values), values),
+    )
+  }
+
   return {
+    transport(loaded, record, secrets) {
+      const material = tlsMaterial(loaded, { ...record.values, ...secrets.values })
+      return material && clientTls.transport(material)
+    },
+
     open(record) {
       if (!record.secrets) return { values: {}, credentials: { values: {} } }
       return JSON.parse(
@@ -52,6 +86,8 @@ export function createConnectionSecrets(ctx: EngineContext): ConnectionSecretBox
     authContext(loaded, record, secrets) {
       const values = { ...record.values, ...secrets.values }
       const fields = connectionFieldsOf(loaded, values)
+      // Token endpoints of an RFC 8705 client see the certificate too.
+      const material = tlsMaterial(loaded, values)
       const scope = () => ({
         ...templateScope(fields, actx.values),
         ...actx.credentials.values,
@@ -62,7 +98,7 @@ export function createConnectionSecrets(ctx: EngineContext): ConnectionSecretBox
         credentials: secrets.credentials,
         render: (template) => renderTemplate(template, scope()),
         renderUrl: (template) => renderTemplate(template, scope(), { encode: encodeUrlValue }),
-        http: ctx.http,
+        http: material ? clientTls.http(material) : ctx.http,
         connectorName: loaded.definition.name,
         connectionId: record.id,
         // Joined, not resolved: a public URL may have a path prefix (https://host/patchbay).
@@ -89,6 +125,7 @@ export function createConnectionSecrets(ctx: EngineContext): ConnectionSecretBox
       }
       walk(secrets.values)
       walk(secrets.credentials.values)
+      walk(loaded.secrets['tls.key'])
       for (const pattern of loaded.scheme.secretSettings ?? []) {
         for (const path of concretePaths(loaded.settings, pattern))
           walk(getAt(loaded.settings, path))

@@ -15,7 +15,7 @@ import type { ConnectorRecord, Store } from '../store/store.js'
 import type { AuthRegistry } from '../auth/scheme.js'
 import { mergeFields } from './connection-fields.js'
 import { settingsOf } from './connector-validation.js'
-import { putSecrets } from './secrets.js'
+import { putSecrets, schemeSecrets } from './secrets.js'
 
 type Obj = Record<string, unknown>
 
@@ -94,7 +94,7 @@ export function createConnectorRepository(
         `the auth type "${definition.auth.type}" is not available on this server`,
       )
     const secrets = openSecrets(record)
-    const raw = putSecrets(settingsOf(definition.auth), secrets, false)
+    const raw = putSecrets(settingsOf(definition.auth), schemeSecrets(secrets), false)
     const parsed = scheme.settings.safeParse(raw)
     const out: LoadedConnector = {
       record,

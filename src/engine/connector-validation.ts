@@ -11,6 +11,7 @@ import type { ConnectorDefinition, StoredAuth } from '../connector/model.js'
 import { deriveLinkName } from '../connector/rules.js'
 import {
   AUTH_COMMON_KEYS,
+  AUTH_COMMON_SECRETS,
   authCommonSchema,
   connectorInputSchema,
   type CustomAction,
@@ -21,7 +22,8 @@ import { templateKeys } from '../lib/template.js'
 import { mergeFields, redeclarationIssues } from './connection-fields.js'
 import { newId } from './context.js'
 import { toFieldIssues } from './issues.js'
-import { putSecrets, takeSecrets, unmask } from './secrets.js'
+import { clientTlsIssues } from './client-tls.js'
+import { MASK, commonSecrets, putSecrets, schemeSecrets, takeSecrets, unmask } from './secrets.js'
 
 type Obj = Record<string, unknown>
 
@@ -137,10 +139,14 @@ export function validateDefinition(
   const { auth, missing } = checkAuth(registry, authIn, issues)
   if (!parsed.success || issues.length) throw invalidInput(issues)
   const data = parsed.data
-  const secrets = takeSecrets(auth, scheme?.secretSettings ?? [])
+  const secrets = takeSecrets(auth, [...(scheme?.secretSettings ?? []), ...AUTH_COMMON_SECRETS])
+  if (secrets['tls.key'] === MASK)
+    issues.push({ path: 'auth.tls.key', rule: 'is masked, but no key is stored: give the PEM key' })
 
   // A field that re-declares one of the auth type's and names no type takes the auth type's.
-  const ownFields = scheme ? schemeFields(scheme, putSecrets(settingsOf(auth), secrets, false)) : []
+  const ownFields = scheme
+    ? schemeFields(scheme, putSecrets(settingsOf(auth), schemeSecrets(secrets), false))
+    : []
   const rawFields = ((input as Obj | null)?.fields ?? []) as Obj[]
   const fields = data.fields.map((f, i) => {
     const base = ownFields.find((s) => s.name === f.name)
@@ -168,6 +174,12 @@ export function validateDefinition(
       })
     return { ...a, id: keep?.id ?? newId('act') }
   })
+  issues.push(
+    ...clientTlsIssues(
+      { ...auth.tls, ...(secrets['tls.key'] !== undefined ? { key: secrets['tls.key'] } : {}) },
+      mergeFields(fields, ownFields),
+    ),
+  )
   const known = new Set(mergeFields(fields, ownFields).map((f) => f.name))
   for (const key of templateKeys(data.baseUrl)) {
     if (!known.has(key))
@@ -187,6 +199,8 @@ export function validateDefinition(
     ...(data.logo !== undefined ? { logo: data.logo } : {}),
     ...(data.allowedOrigins ? { allowedOrigins: data.allowedOrigins } : {}),
     ...(data.breaker ? { breaker: data.breaker } : {}),
+    ...(data.retry ? { retry: data.retry } : {}),
+    ...(data.rateLimit ? { rateLimit: data.rateLimit } : {}),
     ...(data.identity ? { identity: data.identity } : {}),
   }
   return { definition, secrets, missing }
@@ -200,7 +214,9 @@ export function missingSettings(
 ): FieldIssue[] {
   const scheme = registry.get(definition.auth.type)
   if (!scheme) return [{ path: 'auth.type', rule: 'is not a known auth type' }]
-  const full = scheme.settings.safeParse(putSecrets(settingsOf(definition.auth), secrets, false))
+  const full = scheme.settings.safeParse(
+    putSecrets(settingsOf(definition.auth), schemeSecrets(secrets), false),
+  )
   if (!full.success) return toFieldIssues(full.error, 'auth')
   return (scheme.problems?.(full.data as never) ?? []).map((p) => ({
     path: `auth.${p.path}`,
@@ -214,9 +230,14 @@ export function completeAuth(
   auth: StoredAuth,
   secrets: Record<string, string>,
 ): { auth: StoredAuth; secrets: Record<string, string> } {
-  const full = scheme.settings.parse(putSecrets(settingsOf(auth), secrets, false)) as Obj
+  const full = scheme.settings.parse(
+    putSecrets(settingsOf(auth), schemeSecrets(secrets), false),
+  ) as Obj
   const complete: StoredAuth = { ...pickCommon(auth), ...full, type: auth.type }
-  return { auth: complete, secrets: takeSecrets(complete, scheme.secretSettings ?? []) }
+  return {
+    auth: complete,
+    secrets: { ...commonSecrets(secrets), ...takeSecrets(complete, scheme.secretSettings ?? []) },
+  }
 }
 
 /** `connector.incomplete`, listing what is missing. */

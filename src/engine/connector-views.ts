@@ -13,7 +13,7 @@ import { actionBreakerKey, type Breakers, type BreakerView } from './breakers.js
 import { mergeFields } from './connection-fields.js'
 import type { ConnectorRepository } from './connector-repository.js'
 import { missingSettings, schemeFields, settingsOf } from './connector-validation.js'
-import { putSecrets } from './secrets.js'
+import { putSecrets, schemeSecrets } from './secrets.js'
 import { testedAsIs } from './auth-test.js'
 
 export interface ConnectorView extends Omit<ConnectorDefinition, 'actions'> {
@@ -43,7 +43,9 @@ export function createConnectorViews(
     const def = record.definition
     const secrets = repository.openSecrets(record)
     const scheme = registry.get(def.auth.type)
-    const parsed = scheme?.settings.safeParse(putSecrets(settingsOf(def.auth), secrets, false))
+    const parsed = scheme?.settings.safeParse(
+      putSecrets(settingsOf(def.auth), schemeSecrets(secrets), false),
+    )
     const own = scheme && parsed?.success ? schemeFields(scheme, parsed.data as never) : []
     return {
       id: record.id,

@@ -101,7 +101,15 @@ export function createConnectorService(
       refuseCode(record, 'changed')
       const { authTest, source: _source, ...before } = record.definition
       const existingSecrets = repository.openSecrets(record)
-      const merged: Obj = { ...before, ...patch }
+      // Without `auth`, the stored one stays as it is, its secret settings with it (masked here,
+      // unmasked by validation like a PATCH that sends the masks back).
+      const merged: Obj = {
+        ...before,
+        ...(patch.auth === undefined
+          ? { auth: putSecrets(before.auth, existingSecrets, true) }
+          : {}),
+        ...patch,
+      }
       for (const [k, v] of Object.entries(patch)) if (v === null) delete merged[k]
       if (patch.auth && patch.auth.type !== before.auth.type && record.stage === 'ready') {
         throw new PatchbayError(

@@ -25,6 +25,7 @@ import { createAuthTest } from './auth-test.js'
 import { startBackground } from './background.js'
 import { createBreakers } from './breakers.js'
 import { createCallTargets } from './call-targets.js'
+import { createClientTls } from './client-tls.js'
 import { loadCodeConnectors, upsertCodeConnector } from './code-connectors.js'
 import { createConnectPage } from './connect-page.js'
 import { createConnectSessions } from './connect-sessions.js'
@@ -109,7 +110,9 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
   const connectorViews = createConnectorViews(store, registry, repository, breakers)
   const connectors = createConnectorService(ctx, repository, connectorViews)
   const testAuth = createAuthTest(ctx, repository)
-  const secretBox = createConnectionSecrets(ctx)
+  // Mutual TLS agents, one pair per client certificate, under the same network policy.
+  const clientTls = createClientTls({ allowPrivate, allowEndpoints }, timeoutMs)
+  const secretBox = createConnectionSecrets(ctx, clientTls)
   const refresher = createRefresher(ctx, repository, secretBox)
   const bindAuth = createAuthBinder(ctx, secretBox, refresher)
   const executor = createExecutor(ctx, createPipeline(dispatcher), bindAuth, breakers)
@@ -257,6 +260,7 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
       await webhooks?.close()
       await ctx.log.close()
       if (!options.dispatcher) await (dispatcher as { close?: () => Promise<void> }).close?.()
+      await clientTls.close()
       if (!options.store) await store.close()
     },
   }

@@ -20,6 +20,11 @@ export interface RequestOutcome {
   refreshed: boolean
   /** Set when a `detectOn` signal matched. */
   error?: { code: string; message: string }
+  /**
+   * Seconds the upstream asked to wait (`Retry-After`, RFC 9110 §10.2.3) on a 429 or 503 that
+   * Patchbay did not send again.
+   */
+  retryAfter?: number
 }
 
 function isUtf8(bytes: Buffer): boolean {
@@ -52,6 +57,7 @@ export async function envelope(result: ExecuteResult): Promise<RequestOutcome> {
     out.body = /json/i.test(type) ? parseBody(text, 'application/json') : text
   }
   if (result.detected) out.error = { code: result.detected.code, message: result.detected.message }
+  if (result.retryAfter !== undefined) out.retryAfter = result.retryAfter
   return out
 }
 

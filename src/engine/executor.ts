@@ -6,11 +6,23 @@
  *
  * @module
  */
-import { HEADER_VALUE_RE, HEADER_VALUE_RULE } from '../connector/schema.js'
+import type { ConnectorDefinition } from '../connector/model.js'
+import {
+  HEADER_VALUE_RE,
+  HEADER_VALUE_RULE,
+  IDEMPOTENT_METHODS,
+  retrySettingsSchema,
+} from '../connector/schema.js'
 import { PatchbayError, invalidInput, type FieldIssue } from '../errors.js'
 import type { OutgoingRequest, RequestBody } from '../lib/request.js'
-import type { Handler, PipelineContext, PipelineResult } from '../pipeline/index.js'
-import type { BreakerRecord } from '../store/store.js'
+import type {
+  Handler,
+  PipelineContext,
+  PipelineResult,
+  RateLimitPort,
+  RetryPolicy,
+} from '../pipeline/index.js'
+import type { BreakerRecord, Store } from '../store/store.js'
 import type { BindAuth } from './auth-binding.js'
 import {
   actionBreakerKey,
@@ -48,6 +60,34 @@ export interface Executor {
 /** The breaker a call runs under: its saved action's, or its connection's ad-hoc one. */
 export function breakerKeyOf(connectorId: string, connectionId: string, actionId: string | null) {
   return actionId ? actionBreakerKey(connectorId, actionId) : connectionBreakerKey(connectionId)
+}
+
+const EVERY_METHOD = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'POST', 'PATCH']
+
+/** The connector's `retry`, its defaults filled in (`retrySettingsSchema`). */
+export function retryPolicy(def: Pick<ConnectorDefinition, 'retry'>): RetryPolicy {
+  const r = retrySettingsSchema.parse(def.retry ?? {})
+  const methods = r.methods ?? (r.unsafe ? EVERY_METHOD : IDEMPOTENT_METHODS)
+  return { maxRetries: r.maxRetries, maxWaitMs: r.maxWaitSeconds * 1000, methods: new Set(methods) }
+}
+
+/** The connection's share of the connector's `rateLimit`, counted in the store. */
+export function rateLimitPort(
+  store: Store,
+  def: Pick<ConnectorDefinition, 'rateLimit'>,
+  connectionId: string,
+): RateLimitPort | undefined {
+  const limit = def.rateLimit
+  if (!limit) return undefined
+  const periodMs = limit.perSeconds * 1000
+  const key = `connection:${connectionId}`
+  return {
+    requests: limit.requests,
+    periodMs,
+    maxWaitMs: limit.maxWaitSeconds * 1000,
+    take: (windowStart) =>
+      store.takeRateLimitSlot(key, windowStart, limit.requests, windowStart + periodMs),
+  }
 }
 
 function resolveUrl(base: URL, raw: RawRequest): URL {
@@ -117,6 +157,7 @@ export function createExecutor(
         )
       }
       if (target.base instanceof PatchbayError) throw target.base
+      if (target.transport instanceof PatchbayError) throw target.transport
       const url = resolveUrl(target.base, raw)
       for (const [k, v] of Object.entries(raw.query ?? {})) {
         if (Array.isArray(v)) for (const item of v) url.searchParams.append(k, item)
@@ -140,6 +181,9 @@ export function createExecutor(
           breakerSettings(loaded.definition),
           options.breaker,
         ),
+        retry: target.retry,
+        rateLimit: rateLimitPort(ctx.store, loaded.definition, record.id),
+        transport: target.transport,
         stream: options.stream,
         timeoutMs: ctx.timeoutMs,
         observer,
@@ -155,6 +199,8 @@ export function createExecutor(
           breakerState: null,
           credentialsWithheld: false,
           redirects: 0,
+          retries: [],
+          rateLimitWaitMs: 0,
         },
       }
       const result = await pipeline(pctx)

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { AUTH_COMMON_KEYS } from '../connector/schema.js'
+
 export const MASK = '********'
 
 type Obj = Record<string, unknown>
@@ -57,6 +59,19 @@ export function putSecrets(settings: Obj, secrets: Record<string, string>, mask:
   const copy = structuredClone(settings)
   for (const [path, v] of Object.entries(secrets)) setAt(copy, path, mask ? MASK : v)
   return copy
+}
+
+const isCommon = (path: string) =>
+  (AUTH_COMMON_KEYS as readonly string[]).includes(path.split('.')[0]!)
+
+/** The auth type's own secret settings (paths in its settings), without the shared `tls.key`. */
+export function schemeSecrets(secrets: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(secrets).filter(([path]) => !isCommon(path)))
+}
+
+/** The secret settings every auth type shares (`tls.key`), by path in `auth`. */
+export function commonSecrets(secrets: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(secrets).filter(([path]) => isCommon(path)))
 }
 
 /** Replaces masks in incoming settings with the secrets already stored at those paths. */

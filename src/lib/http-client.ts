@@ -7,7 +7,7 @@
 import { Agent, request, type Dispatcher } from 'undici'
 import { PatchbayError } from '../errors.js'
 import type { HttpClient, HttpRequestInit } from './http.js'
-import { NetworkRefusedError } from './network.js'
+import { NetworkRefusedError, describeTlsFailure } from './network.js'
 
 export interface HttpClientOptions {
   dispatcher?: Dispatcher
@@ -80,6 +80,9 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
           cause: err,
         })
       }
+      const tls = describeTlsFailure(err)
+      if (tls)
+        throw new PatchbayError('request.tls_failed', `${url.origin}: ${tls}`, { cause: err })
       throw err
     })
     const text = await res.body.text()

@@ -1,8 +1,17 @@
 import { createServer, type Server } from 'node:http'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
+import { rootCertificates, type TLSSocket } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'undici'
-import { classifyAddress, createGuardedAgent, NetworkRefusedError } from './network.js'
+import { makeTestCertificates } from '../../test/helpers/certs.js'
+import {
+  classifyAddress,
+  createGuardedAgent,
+  describeTlsFailure,
+  NetworkRefusedError,
+  type AgentTlsOptions,
+} from './network.js'
 
 describe('classifyAddress', () => {
   it.each([
@@ -79,5 +88,74 @@ describe('createGuardedAgent', () => {
     expect(meta).toBeInstanceOf(NetworkRefusedError)
     expect((meta as Error).message).toMatch(/never calls/)
     await Promise.all([agent.close(), open.close()])
+  })
+})
+
+describe('createGuardedAgent with a client certificate', () => {
+  const certs = makeTestCertificates()
+  let server: HttpsServer
+  let port: number
+  const seen: (string | undefined)[] = []
+  beforeAll(async () => {
+    server = createHttpsServer(
+      {
+        key: certs.server.key,
+        cert: certs.server.cert,
+        ca: [certs.ca],
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (req, res) => {
+        seen.push((req.socket as TLSSocket).getPeerX509Certificate?.()?.subject)
+        res.end('ok')
+      },
+    )
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    port = (server.address() as AddressInfo).port
+  })
+  afterAll(() => new Promise<void>((r) => server.close(() => r())))
+
+  const get = async (agent: ReturnType<typeof createGuardedAgent>) => {
+    try {
+      const res = await request(`https://127.0.0.1:${port}/`, { dispatcher: agent })
+      return await res.body.text()
+    } catch (err) {
+      return err
+    }
+  }
+  const ca = [...rootCertificates, certs.ca]
+
+  it('presents it, under the same network policy', async () => {
+    const agent = createGuardedAgent(
+      { allowPrivate: true },
+      {},
+      { cert: certs.client.cert, key: certs.client.key, ca },
+    )
+    expect(await get(agent)).toBe('ok')
+    expect(seen.at(-1)).toBe('CN=patchbay-client')
+    const strict = createGuardedAgent(
+      { allowPrivate: false },
+      {},
+      { cert: certs.client.cert, key: certs.client.key, ca },
+    )
+    const before = seen.length
+    expect(await get(strict)).toBeInstanceOf(NetworkRefusedError)
+    expect(seen.length).toBe(before)
+    await Promise.all([agent.close(), strict.close()])
+  })
+
+  it('says why a handshake failed: no certificate, or an untrusted server', async () => {
+    const cases: [AgentTlsOptions, RegExp][] = [
+      [{ ca }, /asks for a client certificate/],
+      [{}, /not trusted \(SELF_SIGNED_CERT_IN_CHAIN\)/],
+    ]
+    for (const [tls, message] of cases) {
+      const agent = createGuardedAgent({ allowPrivate: true }, {}, tls)
+      const err = await get(agent)
+      expect(err).toBeInstanceOf(Error)
+      expect(describeTlsFailure(err) ?? String(err)).toMatch(message)
+      await agent.close()
+    }
+    expect(describeTlsFailure(new Error('plain'))).toBeUndefined()
   })
 })

@@ -11,7 +11,7 @@
  * @module
  */
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns'
-import { BlockList, isIP } from 'node:net'
+import { BlockList, isIP, type Socket } from 'node:net'
 import { Agent, buildConnector } from 'undici'
 
 export type AddressClass = 'public' | 'private' | 'loopback' | 'forbidden'
@@ -123,9 +123,103 @@ export function guardedLookup(policy: NetworkPolicy) {
   }
 }
 
-/** An undici Agent whose every connection obeys the policy. */
-export function createGuardedAgent(policy: NetworkPolicy, options: Agent.Options = {}): Agent {
-  const connector = buildConnector({ lookup: guardedLookup(policy) } as buildConnector.BuildOptions)
+/** OpenSSL's certificate verification codes (`X509_V_ERR_*` without the prefix), as Node names them. */
+const CERT_VERIFY_CODES = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+])
+
+const isTlsCode = (code: string) => CERT_VERIFY_CODES.has(code) || /^ERR_(SSL|TLS)_/.test(code)
+
+/**
+ * TLS errors that sockets of guarded agents met, by the socket's addresses. A TLS 1.3 server
+ * refuses a client certificate (or the lack of one) after the client's side of the handshake is
+ * done (RFC 8446 §4.4.2.4): the alert comes with the connection's end, and undici reports only
+ * "other side closed", naming the socket's addresses; this says what closed it. Bounded.
+ */
+const socketTlsErrors = new Map<string, { err: Error & { code: string }; at: number }>()
+const SOCKET_ERRORS_KEPT = 256
+/** An entry read later than this is another connection that reused the port. */
+const SOCKET_ERROR_TTL_MS = 30_000
+
+const socketKey = (s: {
+  localAddress?: string | undefined
+  localPort?: number | undefined
+  remoteAddress?: string | undefined
+  remotePort?: number | undefined
+}) => `${s.localAddress}:${s.localPort}>${s.remoteAddress}:${s.remotePort}`
+
+function watchTls(socket: Socket): void {
+  // Read now (the socket is connected): a destroyed socket forgets its addresses.
+  const key = socketKey(socket)
+  socket.on('error', (err: Error & { code?: unknown }) => {
+    if (typeof err.code !== 'string' || !isTlsCode(err.code)) return
+    socketTlsErrors.set(key, { err: err as Error & { code: string }, at: Date.now() })
+    if (socketTlsErrors.size > SOCKET_ERRORS_KEPT)
+      socketTlsErrors.delete(socketTlsErrors.keys().next().value!)
+  })
+}
+
+/**
+ * What went wrong in a TLS handshake, said so that it can be fixed, or undefined for other
+ * errors: a server that asks for a client certificate (TLS 1.3's `certificate_required` alert,
+ * RFC 8446 §6.2), one that refuses the certificate given, or a server certificate that is not
+ * trusted.
+ */
+export function describeTlsFailure(err: unknown): string | undefined {
+  for (let e = err as Record<string, unknown> | undefined; e; e = e.cause as never) {
+    const info = e.socket as Parameters<typeof socketKey>[0] | undefined
+    const key = info && socketKey(info)
+    const entry = key ? socketTlsErrors.get(key) : undefined
+    // Read once: the port may serve another connection next.
+    if (key) socketTlsErrors.delete(key)
+    const seen = entry && Date.now() - entry.at < SOCKET_ERROR_TTL_MS ? entry.err : undefined
+    const code = typeof e.code === 'string' && isTlsCode(e.code) ? e.code : seen?.code
+    if (!code) continue
+    if (CERT_VERIFY_CODES.has(code))
+      return `the server's certificate is not trusted (${code}); add the authority that issued it as auth.tls.ca`
+    if (/CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE/.test(code))
+      return `the TLS handshake failed (${code}): the server asks for a client certificate; give one in auth.tls`
+    if (
+      /BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|ACCESS_DENIED|DECRYPT_ERROR/.test(
+        code,
+      )
+    )
+      return `the server refused the client certificate (${code}); check auth.tls.cert`
+    return `the TLS handshake failed (${code})`
+  }
+  return undefined
+}
+
+/** TLS options for the agent's connections: a client certificate and key, trusted authorities. */
+export interface AgentTlsOptions {
+  cert?: string
+  key?: string
+  /** Replaces Node's default trust store: pass `tls.rootCertificates` too to extend it. */
+  ca?: string[]
+}
+
+/**
+ * An undici Agent whose every connection obeys the policy; with `tls`, its connections present
+ * that client certificate (mutual TLS) and trust those authorities, under the same policy.
+ */
+export function createGuardedAgent(
+  policy: NetworkPolicy,
+  options: Agent.Options = {},
+  tls: AgentTlsOptions = {},
+): Agent {
+  const connector = buildConnector({
+    ...tls,
+    lookup: guardedLookup(policy),
+  } as buildConnector.BuildOptions)
   return new Agent({
     connections: 128,
     keepAliveTimeout: 10_000,
@@ -137,7 +231,10 @@ export function createGuardedAgent(policy: NetworkPolicy, options: Agent.Options
         const refused = checkAddress(host, port, policy)
         if (refused) return callback(refused, null)
       }
-      return connector(opts, callback)
+      return connector(opts, (err, socket) => {
+        if (socket && opts.protocol === 'https:') watchTls(socket)
+        callback(err, socket as never)
+      })
     },
   })
 }

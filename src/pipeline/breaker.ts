@@ -25,6 +25,8 @@ const NOT_UPSTREAM_FAILURES = new Set<string>([
   'request.origin_refused',
   'request.network_refused',
   'request.invalid',
+  // The connector's own limit, reached before anything was sent.
+  'request.rate_limited',
 ])
 
 export const breaker: Step = (next) => async (ctx) => {

@@ -70,6 +70,7 @@ function entryOf(
           )),
     detail: {
       request: { headers: redactHeaders(sent.headers, r), body: requestBodyText(sent, r) },
+      ...retryDetail(ctx),
       ...(result
         ? {
             response: {
@@ -83,6 +84,21 @@ function entryOf(
         : {}),
     },
   }
+}
+
+/** The waits of a call (retries after 429 or 503, the connector's rate limit), when it had any. */
+function retryDetail(ctx: PipelineContext): Record<string, unknown> {
+  const { retries, retryStopped, rateLimitWaitMs } = ctx.meta
+  const out: Record<string, unknown> = {}
+  if (retries.length || retryStopped !== undefined) {
+    out.retry = {
+      retries,
+      waitedMs: retries.reduce((sum, r) => sum + r.waitMs, 0),
+      ...(retryStopped !== undefined ? { stopped: retryStopped } : {}),
+    }
+  }
+  if (rateLimitWaitMs > 0) out.rateLimit = { waitedMs: rateLimitWaitMs }
+  return out
 }
 
 function requestBodyText(req: OutgoingRequest, r: Redaction): string | null {

@@ -6,7 +6,7 @@
 import { errors as undiciErrors, request, type Dispatcher } from 'undici'
 import { PatchbayError } from '../errors.js'
 import { defaultDispatcher } from '../lib/http-client.js'
-import { NetworkRefusedError } from '../lib/network.js'
+import { NetworkRefusedError, describeTlsFailure } from '../lib/network.js'
 import { encodeBody } from '../lib/request.js'
 import type { Handler, PipelineResult } from './types.js'
 
@@ -26,6 +26,14 @@ const HOP_BY_HOP = new Set([
 export function createSend(dispatcher: Dispatcher = defaultDispatcher()): Handler {
   return async (ctx) => {
     const wire = ctx.meta.sent ?? ctx.request
+    // A client certificate is a credential: it goes only where the other credentials go.
+    const carriesCredentials =
+      !ctx.meta.credentialsWithheld && ctx.allowedOrigins.has(wire.url.origin)
+    const via = ctx.transport
+      ? carriesCredentials
+        ? ctx.transport.withCredentials
+        : ctx.transport.withoutCredentials
+      : dispatcher
     const body = encodeBody(wire)
     const headers: Record<string, string> = {}
     for (const [k, v] of Object.entries(wire.headers)) if (!HOP_BY_HOP.has(k)) headers[k] = v
@@ -35,12 +43,16 @@ export function createSend(dispatcher: Dispatcher = defaultDispatcher()): Handle
         method: wire.method as Dispatcher.HttpMethod,
         headers,
         body,
-        dispatcher,
+        dispatcher: via,
         headersTimeout: ctx.timeoutMs,
         bodyTimeout: ctx.timeoutMs,
       })
     } catch (err) {
-      throw sendError(err, wire.url)
+      const presented =
+        carriesCredentials &&
+        ctx.transport !== undefined &&
+        ctx.transport.withCredentials !== ctx.transport.withoutCredentials
+      throw sendError(err, wire.url, presented)
     }
     const outHeaders: Record<string, string | string[]> = {}
     for (const [k, v] of Object.entries(res.headers)) {
@@ -65,7 +77,7 @@ export function createSend(dispatcher: Dispatcher = defaultDispatcher()): Handle
   }
 }
 
-function sendError(err: unknown, url: URL): PatchbayError {
+function sendError(err: unknown, url: URL, presentedCertificate = false): PatchbayError {
   // undici refuses some requests before sending them (a header value with control characters,
   // say, from a connection value): the request is at fault, not the upstream.
   if (
@@ -81,6 +93,10 @@ function sendError(err: unknown, url: URL): PatchbayError {
       cause: err,
     })
   }
+  const tls = describeTlsFailure(err)
+  if (tls) {
+    return new PatchbayError('request.tls_failed', `${url.origin}: ${tls}`, { cause: err })
+  }
   if (
     err instanceof undiciErrors.HeadersTimeoutError ||
     err instanceof undiciErrors.BodyTimeoutError
@@ -92,9 +108,16 @@ function sendError(err: unknown, url: URL): PatchbayError {
     )
   }
   const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code
+  // A TLS 1.3 server that refuses a client certificate may just close the connection.
+  const refused =
+    presentedCertificate &&
+    code === 'UND_ERR_SOCKET' &&
+    (err as { socket?: { bytesRead?: number } }).socket?.bytesRead === 0
+      ? ': the server closed the connection before answering; it may have refused the client certificate (check auth.tls.cert)'
+      : ''
   return new PatchbayError(
     'request.upstream_unreachable',
-    `could not reach ${url.origin}${code ? ` (${code})` : ''}`,
+    `could not reach ${url.origin}${code ? ` (${code})` : ''}${refused}`,
     {
       cause: err,
     },

@@ -32,6 +32,7 @@ import type {
   PipelineObserver,
   PipelineResult,
   Redaction,
+  RetryPolicy,
 } from './types.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -54,6 +55,8 @@ export interface TestContextOptions {
   breakerKey?: string
   /** Default threshold 3, cool-down 60 s. */
   breaker?: Partial<BreakerSettings>
+  /** Default: no retries. */
+  retry?: RetryPolicy
   stream?: boolean
   /** Default 5 s. */
   timeoutMs?: number
@@ -85,6 +88,7 @@ export function createTestContext(options: TestContextOptions = {}): PipelineCon
       cooldownMs: 60_000,
       ...options.breaker,
     }),
+    retry: options.retry ?? { maxRetries: 0, maxWaitMs: 0, methods: new Set() },
     stream: options.stream ?? false,
     timeoutMs: options.timeoutMs ?? 5_000,
     ...(options.observer ? { observer: options.observer } : {}),
@@ -101,6 +105,8 @@ export function createTestContext(options: TestContextOptions = {}): PipelineCon
       breakerState: null,
       credentialsWithheld: false,
       redirects: 0,
+      retries: [],
+      rateLimitWaitMs: 0,
     },
   }
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Readable } from 'node:stream'
+import type { Dispatcher } from 'undici'
 import type { Signal } from '../connector/schema.js'
 import type { PatchbayError } from '../errors.js'
 import type { OutgoingRequest } from '../lib/request.js'
@@ -50,6 +51,50 @@ export interface BreakerPort {
   read(): Promise<BreakerRecord | undefined>
   /** Atomically applies a transition to the current state (read-modify-write). */
   update(transition: (current: BreakerRecord) => BreakerRecord): Promise<BreakerRecord>
+}
+
+/** When a 429 or 503 answer is sent again (`retry.ts`); the engine fills in the defaults. */
+export interface RetryPolicy {
+  maxRetries: number
+  /** All the waits of one call together, at most. */
+  maxWaitMs: number
+  /** Upper-case methods that may be sent again. */
+  methods: ReadonlySet<string>
+}
+
+/**
+ * The connector's own rate limit for one connection (`rate-limit.ts`): fixed windows of
+ * `periodMs`, counted in the store, so every process on it shares the count.
+ */
+export interface RateLimitPort {
+  readonly requests: number
+  readonly periodMs: number
+  /** How long a request may wait for the next window. */
+  readonly maxWaitMs: number
+  /** Counts one request in the window starting at `windowStart` when it has room; whether it did. */
+  take(windowStart: number): Promise<boolean>
+}
+
+/**
+ * The connection's own transport, when it has a client certificate or trusts more certificate
+ * authorities (mutual TLS): both under the same network policy as the default dispatcher.
+ */
+export interface Transport {
+  /** Presents the client certificate: for requests that carry credentials. */
+  withCredentials: Dispatcher
+  /**
+   * Trusts the same authorities without presenting it: a redirect to another origin. The same
+   * dispatcher as `withCredentials` when there is no certificate to present.
+   */
+  withoutCredentials: Dispatcher
+}
+
+/** One wait before a request was sent again, as the log entry shows it. */
+export interface RetryRecord {
+  status: number
+  waitMs: number
+  /** `Retry-After: 2`, or `backoff` when the answer gave none. */
+  after: string
 }
 
 /**
@@ -114,6 +159,9 @@ export interface PipelineContext {
   refreshOn: Signal[] | undefined
   detectOn: Signal[] | undefined
   breaker: BreakerPort
+  retry: RetryPolicy
+  rateLimit?: RateLimitPort | undefined
+  transport?: Transport | undefined
   /** Stream the response body (proxy) instead of buffering it. */
   stream: boolean
   timeoutMs: number
@@ -131,6 +179,12 @@ export interface PipelineContext {
     breakerState: string | null
     credentialsWithheld: boolean
     redirects: number
+    /** Each wait before a 429 or 503 was sent again, in order (`retry.ts`). */
+    retries: RetryRecord[]
+    /** Why a 429 or 503 was not sent again, when it was not. */
+    retryStopped?: string
+    /** Time spent waiting for the connector's own rate limit (`rate-limit.ts`), ms. */
+    rateLimitWaitMs: number
     /** The last request as sent, credentials included (for redacted logging). */
     sent?: OutgoingRequest
   }
@@ -146,6 +200,8 @@ export interface PipelineResult {
    * retry after a re-acquire was refused again (`request.auth_rejected`).
    */
   detected?: PatchbayError
+  /** Seconds the upstream asked to wait (`Retry-After`) on a 429 or 503 that was not sent again. */
+  retryAfter?: number
 }
 
 export type Handler = (ctx: PipelineContext) => Promise<PipelineResult>

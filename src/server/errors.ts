@@ -5,7 +5,10 @@
  */
 import type { ErrorCode } from '../errors.js'
 
-export const STATUS_OF: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413 | 500 | 502 | 503> = {
+export const STATUS_OF: Record<
+  ErrorCode,
+  400 | 401 | 403 | 404 | 409 | 413 | 429 | 500 | 502 | 503
+> = {
   'input.invalid': 400,
   'input.malformed_json': 400,
   'auth.unauthorized': 401,
@@ -39,6 +42,8 @@ export const STATUS_OF: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413 | 50
   'request.upstream_unreachable': 502,
   'request.detected_error': 502,
   'request.auth_rejected': 502,
+  'request.rate_limited': 429,
+  'request.tls_failed': 502,
   'refresh.failed': 502,
   'refresh.unsupported': 409,
   'breaker.open': 503,

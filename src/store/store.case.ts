@@ -621,6 +621,39 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       })
     })
 
+    it('counts rate-limit slots per key and window, up to the limit', async () => {
+      const take = (key: string, windowStart: number) =>
+        store.takeRateLimitSlot(key, windowStart, 2, windowStart + 1000)
+      expect([await take('a', 0), await take('a', 0), await take('a', 0)]).toEqual([
+        true,
+        true,
+        false,
+      ])
+      // Another window and another key count apart.
+      expect(await take('a', 1000)).toBe(true)
+      expect(await take('b', 0)).toBe(true)
+      expect(await store.takeRateLimitSlot('c', 0, 1, 1000)).toBe(true)
+      expect(await store.takeRateLimitSlot('c', 0, 1, 1000)).toBe(false)
+    })
+
+    it('hands out exactly the limit of slots to many concurrent takers', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 25 }, () => store.takeRateLimitSlot('busy', 5000, 7, 6000)),
+      )
+      expect(results.filter(Boolean)).toHaveLength(7)
+    })
+
+    it('purges rate-limit windows once they expire', async () => {
+      await store.takeRateLimitSlot('p', 0, 5, 1000)
+      await store.takeRateLimitSlot('p', 1000, 5, 2000)
+      const options = { now: 1500, sessionGraceMs: 0, batch: 10 }
+      expect(await store.purge(options)).toMatchObject({ rateWindows: 1 })
+      expect(await store.purge(options)).toMatchObject({ rateWindows: 0 })
+      // The expired window is gone (counting starts again); the live one keeps its count.
+      expect(await store.takeRateLimitSlot('p', 0, 1, 1000)).toBe(true)
+      expect(await store.takeRateLimitSlot('p', 1000, 1, 2000)).toBe(false)
+    })
+
     it('keeps meta values', async () => {
       await store.setMeta('k', 'v1')
       await store.setMeta('k', 'v2')

@@ -245,7 +245,7 @@ export interface PurgeOptions {
 }
 
 export type PurgeCounts = Record<
-  'logs' | 'uiSessions' | 'connectSessions' | 'oauthStates' | 'locks',
+  'logs' | 'uiSessions' | 'connectSessions' | 'oauthStates' | 'locks' | 'rateWindows',
   number
 >
 
@@ -329,6 +329,18 @@ export interface Store {
     key: string,
     transition: (current: BreakerRecord) => BreakerRecord,
   ): Promise<BreakerRecord>
+
+  /**
+   * Counts one request in the fixed window `windowStart` of the rate limit `key` when the window
+   * holds fewer than `limit`, in one atomic step across processes; returns whether it did. The
+   * window's row may be purged once `expiresAt` has passed.
+   */
+  takeRateLimitSlot(
+    key: string,
+    windowStart: number,
+    limit: number,
+    expiresAt: number,
+  ): Promise<boolean>
 
   /**
    * Runs `fn` holding a named lock. Across processes when `capabilities.crossProcess`. The lock is

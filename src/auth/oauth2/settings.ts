@@ -31,6 +31,7 @@ export const CLIENT_AUTH_METHODS = [
   'basic',
   'private_key_jwt',
   'client_secret_jwt',
+  'tls_client_auth',
   'none',
 ] as const
 
@@ -121,7 +122,8 @@ export const oauth2SettingsSchema = z
     /**
      * RFC 6749 §2.3.1: `body` puts the credentials in the form, `basic` in HTTP Basic; RFC 7523
      * §2.2: `private_key_jwt` and `client_secret_jwt` send a signed assertion; `none` sends
-     * nothing (`jwt_bearer` only).
+     * nothing (`jwt_bearer` only); RFC 8705 §2: `tls_client_auth` sends only `client_id`, the
+     * client certificate of `auth.tls` authenticating the client.
      */
     clientAuth: z.enum(CLIENT_AUTH_METHODS).default('body'),
     /** PEM; signs for `private_key_jwt` and `jwt_bearer`. A secret setting. */
@@ -222,6 +224,7 @@ export const oauth2Presentation: AuthPresentation = {
         ['basic', 'HTTP Basic'],
         ['private_key_jwt', 'A JWT signed with the private key (private_key_jwt)'],
         ['client_secret_jwt', 'A JWT signed with the client secret (client_secret_jwt)'],
+        ['tls_client_auth', 'The TLS client certificate (tls_client_auth, RFC 8705)'],
         ['none', 'None (the JWT bearer assertion identifies the client)'],
       ],
     },

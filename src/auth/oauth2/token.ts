@@ -20,7 +20,12 @@ import type { SigningKey } from './keys.js'
  * - `none`: nothing about the client at all, for a JWT bearer grant whose assertion says who is
  *   asking (RFC 7523 §2.1: client authentication is optional there).
  */
-export type ClientAuthMethod = 'body' | 'basic' | 'private_key_jwt' | 'client_secret_jwt' | 'none'
+/**
+ * How the client authenticates at the token endpoint: RFC 6749 §2.3.1 (`body`, `basic`), RFC 7523
+ * §2.2 (`private_key_jwt`, `client_secret_jwt`), RFC 8705 §2 (`tls_client_auth`), or not at all.
+ */
+export type ClientAuthMethod =
+  'body' | 'basic' | 'private_key_jwt' | 'client_secret_jwt' | 'tls_client_auth' | 'none'
 
 /** The OAuth client Patchbay acts as. */
 export interface OAuthClient {
@@ -111,7 +116,8 @@ export async function clientAuthentication(
     body.set('client_id', client.clientId)
     body.set('client_assertion_type', CLIENT_ASSERTION_TYPE)
     body.set('client_assertion', assertion)
-  } else if (client.clientSecret === undefined) {
+  } else if (client.clientSecret === undefined || client.clientAuth === 'tls_client_auth') {
+    // RFC 8705 §2.1: with mutual TLS the request carries only `client_id`, never a secret.
     body.set('client_id', client.clientId)
   } else if (client.clientAuth === 'basic') {
     const pair = `${formUrlEncode(client.clientId)}:${formUrlEncode(client.clientSecret)}`
@@ -205,7 +211,13 @@ export function clientCredentialsGrantRequest(
   if (client.clientAuth === 'none') {
     throw new TypeError('the client_credentials grant needs client authentication, not "none"')
   }
-  if (client.clientSecret === undefined && client.clientAuth !== 'private_key_jwt') {
+  // A confidential client only (RFC 6749 §4.4): by a secret, a signed assertion, or its
+  // certificate (RFC 8705).
+  if (
+    client.clientSecret === undefined &&
+    client.clientAuth !== 'private_key_jwt' &&
+    client.clientAuth !== 'tls_client_auth'
+  ) {
     throw new TypeError('"clientSecret" is required for the client_credentials grant')
   }
   const params: Record<string, string> = { grant_type: 'client_credentials' }

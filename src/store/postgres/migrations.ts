@@ -151,4 +151,17 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
   `,
     data: upgradeToV3,
   },
+  // 4: the connectors' own rate limits, one row per limit and fixed window.
+  {
+    sql: `
+  CREATE TABLE rate_windows (
+    key TEXT NOT NULL,
+    window_start BIGINT NOT NULL,
+    count INTEGER NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (key, window_start)
+  );
+  CREATE INDEX rate_windows_expires ON rate_windows (expires_at);
+  `,
+  },
 ]

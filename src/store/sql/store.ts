@@ -393,6 +393,18 @@ export function createSqlStore(parts: SqlStoreParts): Store {
       })
     },
 
+    async takeRateLimitSlot(key, windowStart, limit, expiresAt) {
+      // One statement: the row is locked while its count is compared and bumped, so of many
+      // concurrent takers exactly `limit` succeed; a full window updates nothing.
+      const changed = await db.run(
+        `INSERT INTO rate_windows (key, window_start, count, expires_at) VALUES (?, ?, 1, ?)
+         ON CONFLICT (key, window_start) DO UPDATE SET count = rate_windows.count + 1
+         WHERE rate_windows.count < ?`,
+        [key, windowStart, expiresAt, limit],
+      )
+      return changed === 1
+    },
+
     withLock(key, ttlMs, fn) {
       return locks.withLock(key, ttlMs, (fence) => fn(heldLock(fence)))
     },
@@ -592,6 +604,11 @@ export function createSqlStore(parts: SqlStoreParts): Store {
           [now, batch],
         ),
         locks: (await locks.purge?.(now, batch)) ?? 0,
+        rateWindows: await db.run(
+          `DELETE FROM rate_windows WHERE (key, window_start) IN
+             (SELECT key, window_start FROM rate_windows WHERE expires_at <= ? LIMIT ?)`,
+          [now, batch],
+        ),
       }
       return counts
     },

@@ -150,4 +150,17 @@ export const SQLITE_MIGRATIONS: Migration[] = [
   `,
     data: upgradeToV3,
   },
+  // 4: the connectors' own rate limits, one row per limit and fixed window.
+  {
+    sql: `
+  CREATE TABLE rate_windows (
+    key TEXT NOT NULL,
+    window_start INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (key, window_start)
+  );
+  CREATE INDEX rate_windows_expires ON rate_windows(expires_at);
+  `,
+  },
 ]
