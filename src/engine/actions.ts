@@ -13,14 +13,16 @@ import { actionBreakerKey, type Breakers, type BreakerView } from './breakers.js
 import { findConnection } from './connections.js'
 import type { ConnectorRepository } from './connector-repository.js'
 import { envelope, toBody, type RequestOutcome } from './envelope.js'
-import type { Executor, RawRequest } from './executor.js'
+import type { CallerInfo, Executor, RawRequest } from './executor.js'
 import { toFieldIssues } from './issues.js'
 import { checkValues, templateScope } from './values.js'
 
 export interface ActionService {
+  /** Runs a saved action; `caller` names the MCP key and tool in the log entry. */
   run(
     actionId: string,
     input: unknown,
+    caller?: CallerInfo,
   ): Promise<RequestOutcome & { action: { id: string; name: string } }>
   get(actionId: string): Promise<CustomAction & { connectorId: string; breaker: BreakerView }>
   /** Closes an action's breaker by hand. */
@@ -46,7 +48,7 @@ export function createActionService(
   }
 
   return {
-    async run(actionId, input) {
+    async run(actionId, input, caller) {
       const parsed = actionRunSchema.safeParse(input)
       if (!parsed.success) throw invalidInput(toFieldIssues(parsed.error))
       const found = await find(actionId)
@@ -110,6 +112,7 @@ export function createActionService(
       const result = await executor.execute(loaded, record, raw, {
         actionId: action.id,
         stream: false,
+        caller,
       })
       return { ...(await envelope(result)), action: { id: action.id, name: action.name } }
     },

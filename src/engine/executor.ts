@@ -35,9 +35,16 @@ export interface RawRequest {
   body?: RequestBody | undefined
 }
 
+/** Who asked for a call, when it was an agent's MCP tool call (docs/mcp.md): it goes to the log. */
+export interface CallerInfo {
+  mcpKeyId: string
+  tool: string
+}
+
 export interface ExecuteOptions {
   actionId: string | null
   stream: boolean
+  caller?: CallerInfo | undefined
 }
 
 export type ExecuteResult = PipelineResult & { refreshed: boolean }
@@ -194,6 +201,8 @@ export function createExecutor(
           connectorId: loaded.record.id,
           connectionId: record.id,
           actionId: options.actionId,
+          mcpKeyId: options.caller?.mcpKeyId ?? null,
+          tool: options.caller?.tool ?? null,
         },
         meta: {
           refreshed: false,

@@ -54,6 +54,8 @@ export function toLogRecord(entry: LogEntry, time: number): LogRecord {
     refreshOutcome: null,
     breakerState: null,
     detail: null,
+    mcpKeyId: null,
+    tool: null,
     ...entry,
   })
 }

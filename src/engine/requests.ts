@@ -13,7 +13,7 @@ import type { Store } from '../store/store.js'
 import { findConnection } from './connections.js'
 import type { ConnectorRepository, LoadedConnector } from './connector-repository.js'
 import { base64Body, envelope, toBody, type RequestOutcome } from './envelope.js'
-import type { Executor, RawRequest } from './executor.js'
+import type { CallerInfo, Executor, RawRequest } from './executor.js'
 import { identityFrom } from './identity.js'
 import { toFieldIssues } from './issues.js'
 
@@ -39,7 +39,8 @@ export interface TestOutcome {
 }
 
 export interface RequestService {
-  request(connectionId: string, input: unknown): Promise<RequestOutcome>
+  /** An ad-hoc request; `caller` names the MCP key and tool in the log entry. */
+  request(connectionId: string, input: unknown, caller?: CallerInfo): Promise<RequestOutcome>
   proxy(connectionId: string, raw: ProxyRequest): Promise<ProxyResponse>
   /** The identity request, or a GET of the base URL. */
   test(connectionId: string): Promise<TestOutcome>
@@ -81,7 +82,7 @@ export function createRequestService(
   }
 
   return {
-    async request(connectionId, input) {
+    async request(connectionId, input, caller) {
       const parsed = requestInputSchema.safeParse(input)
       if (!parsed.success) throw invalidInput(toFieldIssues(parsed.error))
       const { loaded, record } = await loadFor(connectionId)
@@ -90,6 +91,7 @@ export function createRequestService(
         await executor.execute(loaded, record, toRaw(parsed.data), {
           actionId: null,
           stream: false,
+          caller,
         }),
       )
     },
