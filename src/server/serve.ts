@@ -12,6 +12,8 @@ export interface ServeOptions {
   port?: number
   host?: string
   version?: string
+  /** Accept admin keys on `/mcp` too (docs/mcp.md); off by default. */
+  mcpAllowAdminKey?: boolean
 }
 
 export interface RunningServer {
@@ -26,7 +28,10 @@ export interface RunningServer {
 }
 
 export function startServer(pb: Patchbay, options: ServeOptions = {}): Promise<RunningServer> {
-  const app = createApp(pb, { version: options.version ?? '0.0.0' })
+  const app = createApp(pb, {
+    version: options.version ?? '0.0.0',
+    mcpAllowAdminKey: options.mcpAllowAdminKey,
+  })
   return new Promise((resolve, reject) => {
     const server = serve(
       { fetch: app.fetch, port: options.port ?? 4000, hostname: options.host ?? '127.0.0.1' },
