@@ -162,6 +162,64 @@ describe.each(await testStoreKinds())('patchbay mcp over stdio on %s', (storeKin
     expect((bad as { stderr: string }).stderr).toContain('admin keys are not accepted')
   })
 
+  // The CLI talks to the API, which the other tests cover on both stores: one store is enough.
+  it.skipIf(storeKind !== 'sqlite')(
+    'creates, lists and revokes keys with patchbay mcp-key, the key printed once',
+    async () => {
+      const remote = {
+        PATH: process.env.PATH ?? '',
+        PATCHBAY_URL: t.url,
+        PATCHBAY_ADMIN_KEY: t.adminKey,
+      }
+      const created = await run(
+        process.execPath,
+        [
+          main,
+          '--json',
+          'mcp-key',
+          'create',
+          'cli agent',
+          '--end-user',
+          'ann',
+          '--connector',
+          'notes_api',
+          '--http-request',
+        ],
+        { env: remote },
+      )
+      const key = JSON.parse(created.stdout) as Record<string, unknown>
+      expect(key).toMatchObject({
+        name: 'cli agent',
+        endUser: 'ann',
+        connectors: [ids.connector],
+        httpRequest: true,
+        key: expect.stringMatching(/^pbm_/),
+      })
+      // Offline, on the data folder, through the same code the server runs.
+      const listed = await run(process.execPath, [main, 'mcp-key', 'list'], {
+        env: { PATH: process.env.PATH ?? '', ...env, PATCHBAY_ADMIN_KEY: t.adminKey },
+      })
+      expect(listed.stdout).toContain(key.id as string)
+      expect(listed.stdout).toContain('cli agent')
+      expect(listed.stdout).not.toContain(key.key as string)
+      const revoked = await run(process.execPath, [main, 'mcp-key', 'revoke', key.id as string], {
+        env: remote,
+      })
+      expect(revoked.stdout).toBe(`Revoked ${key.id as string}.\n`)
+      const bad = await run(
+        process.execPath,
+        [main, 'mcp-key', 'create', 'x', '--end-user', 'ann'],
+        {
+          env: remote,
+        },
+      ).catch((e: unknown) => e as { code: number; stderr: string })
+      expect(bad).toMatchObject({ code: 1 })
+      expect((bad as { stderr: string }).stderr).toContain(
+        'error: input.invalid: connectors: give connectors, actions or both',
+      )
+    },
+  )
+
   it('relays to a running server’s /mcp when PATCHBAY_URL is set', async () => {
     const { id, key } = await createKey('stdio relay')
     const mcp = await spawnMcp({ PATCHBAY_MCP_KEY: key, PATCHBAY_URL: t.url })
