@@ -108,8 +108,8 @@ describe.skipIf(skipBrowser)('MCP keys page', () => {
     expect(config).toEqual({
       mcpServers: {
         patchbay: {
-          command: 'npx',
-          args: ['patchbay', 'mcp'],
+          command: 'patchbay',
+          args: ['mcp'],
           env: { PATCHBAY_MCP_KEY: key, PATCHBAY_URL: t.url },
         },
       },

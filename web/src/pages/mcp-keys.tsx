@@ -25,8 +25,9 @@ function clientConfig(created: CreatedMcpKey): string {
     {
       mcpServers: {
         patchbay: {
-          command: 'npx',
-          args: ['patchbay', 'mcp'],
+          // The installed CLI, never `npx patchbay`: that could fetch another package by that name.
+          command: 'patchbay',
+          args: ['mcp'],
           env: { PATCHBAY_MCP_KEY: created.key, PATCHBAY_URL: window.location.origin },
         },
       },
@@ -145,7 +146,11 @@ export function McpKeysPage() {
             readOnly
             className="mono"
           />
-          <p>A local MCP client (Claude Desktop and others) runs it with this configuration:</p>
+          <p>
+            A local MCP client (Claude Desktop and others) runs it with this configuration, with
+            Patchbay’s <code>patchbay</code> command on its <code>PATH</code> (or{' '}
+            <code>node &lt;patchbay folder&gt;/dist/cli/main.js</code> as the command):
+          </p>
           <pre className="body-text" aria-label="MCP client configuration">
             {clientConfig(created)}
           </pre>
