@@ -277,10 +277,13 @@ describe.each(await testStoreKinds())('MCP server on %s', (storeKind) => {
     const r = up.requests[0]!
     expect(r.method).toBe('POST')
     expect(r.path).toBe('/v1/lists/a%20b/contacts')
-    expect(r.headers).toMatchObject({
+    expect(r.headers).toEqual({
+      host: up.origin.replace('http://', ''),
+      connection: 'keep-alive',
+      'content-length': String(Buffer.byteLength(r.body)),
+      'content-type': 'application/json',
       'x-api-key': 'k-ann-0001',
       'x-trace': 'trace-a b',
-      'content-type': 'application/json',
     })
     // Neither the MCP key nor the MCP client's own headers reach the upstream.
     expect(r.headers.authorization).toBeUndefined()
@@ -529,7 +532,12 @@ describe.each(await testStoreKinds())('MCP server on %s', (storeKind) => {
     expect(away.isError).toBe(true)
     expect((away.structuredContent as Obj).error).toMatchObject({
       code: 'input.invalid',
-      details: [{ path: 'path', rule: expect.stringContaining('must be a path') }],
+      details: [
+        {
+          path: 'path',
+          rule: expect.stringContaining("must be a path relative to the connector's base URL"),
+        },
+      ],
     })
     const url = await call(client, 'acme_crm__http_request', {
       path: 'x',

@@ -140,6 +140,16 @@ function requestInput(args: Json): Json {
     throw new PatchbayError('input.invalid', 'path is required', {
       details: [{ path: 'path', rule: "is required: a path relative to the connector's base URL" }],
     })
+  // The ad-hoc request takes absolute URLs as `url`; this tool takes paths only.
+  if (/^[a-z][a-z0-9+.-]*:/i.test(args.path.replace(/^\/+/, '')))
+    throw new PatchbayError('input.invalid', 'path is not a path', {
+      details: [
+        {
+          path: 'path',
+          rule: "must be a path relative to the connector's base URL, not a URL: the tool calls the connector's API only",
+        },
+      ],
+    })
   if (
     args.method !== undefined &&
     !(
