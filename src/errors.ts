@@ -47,6 +47,7 @@ export const ERROR_CODES = [
   'connect_session.invalid',
   'connect_session.expired',
   'connect_session.forbidden',
+  'mcp_key.not_found',
   'internal',
 ] as const
 

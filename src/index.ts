@@ -21,6 +21,8 @@ export type {
 } from './engine/connect-page.js'
 export type { EndUserView } from './engine/end-users.js'
 export type { AdminKeyView, CreatedAdminKey } from './engine/admin.js'
+export type { McpKeyView, CreatedMcpKey, McpKeyInput } from './engine/mcp-keys.js'
+export type { CallerInfo } from './engine/executor.js'
 export { CONNECTION_STATUSES, type ConnectionStatus } from './store/store.js'
 export {
   PatchbayError,

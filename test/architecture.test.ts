@@ -1,6 +1,6 @@
 /**
- * The layers import one way (STYLE.md): cli, server → index/engine → pipeline → auth, store →
- * connector → lib → errors. Type-only imports are left out: they vanish at run time.
+ * The layers import one way (STYLE.md): cli, server → mcp → index/engine → pipeline → auth,
+ * store → connector → lib → errors. Type-only imports are left out: they vanish at run time.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, normalize, relative } from 'node:path'
@@ -17,8 +17,9 @@ const ALLOWED: Record<string, string[]> = {
   pipeline: ['errors', 'lib', 'connector', 'auth', 'store'],
   engine: ['errors', 'lib', 'connector', 'auth', 'store', 'pipeline'],
   index: ['errors', 'lib', 'connector', 'auth', 'store', 'pipeline', 'engine'],
-  server: ['errors', 'lib', 'connector', 'engine', 'index'],
-  cli: ['errors', 'lib', 'connector', 'index', 'server'],
+  mcp: ['errors', 'lib', 'connector', 'engine', 'index'],
+  server: ['errors', 'lib', 'connector', 'engine', 'index', 'mcp'],
+  cli: ['errors', 'lib', 'connector', 'index', 'server', 'mcp'],
 }
 
 function files(dir: string): string[] {

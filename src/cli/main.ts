@@ -9,6 +9,7 @@ import { Command } from 'commander'
 import { CliError } from './client.js'
 import { registerAdminKeyCommands } from './commands/admin.js'
 import { registerConnectCommands } from './commands/connect.js'
+import { registerMcpCommands } from './commands/mcp.js'
 import { registerResourceCommands } from './commands/resources.js'
 import { registerSecretsCommands } from './commands/secrets.js'
 import { registerServe } from './commands/serve.js'
@@ -31,6 +32,7 @@ registerResourceCommands(program)
 registerConnectCommands(program)
 registerSecretsCommands(program)
 registerAdminKeyCommands(program)
+registerMcpCommands(program, pkg.version)
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const json = process.argv.includes('--json')

@@ -12,14 +12,16 @@ import type { Store } from '../store/store.js'
 import { actionBreakerKey, type Breakers, type BreakerView } from './breakers.js'
 import type { CallTargets } from './call-targets.js'
 import { envelope, toBody, type RequestOutcome } from './envelope.js'
-import type { Executor, RawRequest } from './executor.js'
+import type { CallerInfo, Executor, RawRequest } from './executor.js'
 import { toFieldIssues } from './issues.js'
 import { checkValues, templateScope } from './values.js'
 
 export interface ActionService {
+  /** Runs a saved action; `caller` names the MCP key and tool in the log entry. */
   run(
     actionId: string,
     input: unknown,
+    caller?: CallerInfo,
   ): Promise<RequestOutcome & { action: { id: string; name: string } }>
   get(actionId: string): Promise<CustomAction & { connectorId: string; breaker: BreakerView }>
   /** Closes an action's breaker by hand. */
@@ -45,7 +47,7 @@ export function createActionService(
   }
 
   return {
-    async run(actionId, input) {
+    async run(actionId, input, caller) {
       const parsed = actionRunSchema.safeParse(input)
       if (!parsed.success) throw invalidInput(toFieldIssues(parsed.error))
       const found = await find(actionId)
@@ -112,6 +114,7 @@ export function createActionService(
         actionId: action.id,
         stream: false,
         breaker: { record: breaker },
+        caller,
       })
       return { ...(await envelope(result)), action: { id: action.id, name: action.name } }
     },

@@ -42,6 +42,7 @@ import { createExecutor } from './executor.js'
 import { createIdentityProbe } from './identity.js'
 import { toFieldIssues } from './issues.js'
 import { createLogWriter } from './log-writer.js'
+import { createMcpKeys } from './mcp-keys.js'
 import type { Patchbay, PatchbayOptions, PageInput } from './patchbay.js'
 import { createRefresher } from './refresher.js'
 import { createRequestService } from './requests.js'
@@ -135,6 +136,7 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
   const actions = createActionService(store, targets, executor, breakers)
   const endUsers = createEndUserService(store, connections, sessions)
   const admin = createAdminKeys(store, dataDir, env)
+  const mcpKeys = createMcpKeys(store, now)
   const uiSessions = createUiSessions(store, admin, now, options.uiSessionSeconds ?? 12 * 60 * 60)
   const webhooks = webhook
     ? createWebhookSender({ http: ctx.http, log: ctx.log, logger, now }, webhook)
@@ -213,6 +215,8 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
           connectorId: filter.connector,
           connectionId: filter.connection,
           actionId: filter.action,
+          mcpKeyId: filter.mcpKey,
+          tool: filter.tool,
         })
         return {
           ...page,
@@ -221,6 +225,7 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
       },
     },
     admin,
+    mcpKeys,
     uiSessions,
     createConnectSession: sessions.create,
     connectSessions: { create: sessions.create, list: sessions.list, delete: sessions.delete },

@@ -43,12 +43,20 @@ export interface RawRequest {
   body?: RequestBody | undefined
 }
 
+/** Who asked for a call, when it was an agent's MCP tool call (docs/mcp.md): it goes to the log. */
+export interface CallerInfo {
+  mcpKeyId: string
+  tool: string
+}
+
 export interface ExecuteOptions {
   /** The saved action being run: its breaker and its log entries; null for ad-hoc calls. */
   actionId: string | null
   stream: boolean
   /** The breaker as the call's first read found it (`undefined` inside: no record yet). */
   breaker?: { record: BreakerRecord | undefined }
+  /** Who made the call (an MCP key and tool), for its log entry. */
+  caller?: CallerInfo | undefined
 }
 
 export type ExecuteResult = PipelineResult & { refreshed: boolean }
@@ -192,6 +200,8 @@ export function createExecutor(
           connectorId: loaded.record.id,
           connectionId: record.id,
           actionId: options.actionId,
+          mcpKeyId: options.caller?.mcpKeyId ?? null,
+          tool: options.caller?.tool ?? null,
         },
         meta: {
           refreshed: false,

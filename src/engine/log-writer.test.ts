@@ -20,6 +20,8 @@ const entry = (status: number, over: Partial<Extract<LogEntry, { kind: 'request'
     breakerState: 'closed',
     error: null,
     detail: null,
+    mcpKeyId: null,
+    tool: null,
     ...over,
   }) satisfies LogEntry
 
@@ -103,6 +105,8 @@ describe('the log writer', () => {
         breakerState: null,
         error: null,
         detail: null,
+        mcpKeyId: null,
+        tool: null,
       },
     ])
   })

@@ -57,6 +57,8 @@ export function toLogRecord(entry: LogEntry, time: number): LogRecord {
     refreshOutcome: null,
     breakerState: null,
     detail: null,
+    mcpKeyId: null,
+    tool: null,
     ...entry,
   }
   // Most entries hold neither: checked on their JSON before copying the whole entry.

@@ -20,6 +20,8 @@ import type { ConnectionForm } from './connector-repository.js'
 import type { ConnectorView } from './connector-views.js'
 import type { EndUserService } from './end-users.js'
 import type { RequestOutcome } from './envelope.js'
+import type { CallerInfo } from './executor.js'
+import type { McpKeys } from './mcp-keys.js'
 import type { ProxyRequest, ProxyResponse, TestOutcome } from './requests.js'
 import type { RotateOptions, RotationResult } from './rotation.js'
 import type { UiSessions } from './ui-sessions.js'
@@ -130,8 +132,11 @@ export interface Patchbay {
     delete(id: string): Promise<{ revoked: boolean | null }>
     test(id: string): Promise<TestOutcome>
     refresh(id: string): Promise<ConnectionView>
-    /** An ad-hoc custom action: the upstream's answer in the envelope. */
-    request(id: string, input: unknown): Promise<RequestOutcome>
+    /**
+     * An ad-hoc custom action: the upstream's answer in the envelope. `caller` names the MCP key
+     * and tool in the log entry.
+     */
+    request(id: string, input: unknown, caller?: CallerInfo): Promise<RequestOutcome>
     /** The streaming proxy: the upstream's answer as it is. */
     proxy(id: string, request: ProxyRequest): Promise<ProxyResponse>
     /**
@@ -147,12 +152,22 @@ export interface Patchbay {
 
   logs: {
     list(
-      filter?: PageInput & { connector?: string; connection?: string; action?: string },
+      filter?: PageInput & {
+        connector?: string
+        connection?: string
+        action?: string
+        /** Entries made by this MCP key's tool calls. */
+        mcpKey?: string
+        /** Entries made by calls of this MCP tool. */
+        tool?: string
+      },
     ): Promise<Page<LogView>>
   }
 
   /** Admin keys: the bootstrap key, and named, revocable ones. */
   admin: AdminKeys
+  /** Scoped MCP keys for AI agents (docs/mcp.md): created, listed, revoked, authenticated. */
+  mcpKeys: McpKeys
   /** Web UI sessions. */
   uiSessions: UiSessions
   /** Creates a connect session for an end user: `{ id, token, url, expiresAt }`. */

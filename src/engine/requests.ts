@@ -14,7 +14,7 @@ import { connectionBreakerKey } from './breakers.js'
 import type { CallTargets } from './call-targets.js'
 import type { LoadedConnector } from './connector-repository.js'
 import { base64Body, envelope, toBody, type RequestOutcome } from './envelope.js'
-import type { Executor, RawRequest } from './executor.js'
+import type { CallerInfo, Executor, RawRequest } from './executor.js'
 import { identityFrom } from './identity.js'
 import { toFieldIssues } from './issues.js'
 
@@ -40,7 +40,8 @@ export interface TestOutcome {
 }
 
 export interface RequestService {
-  request(connectionId: string, input: unknown): Promise<RequestOutcome>
+  /** An ad-hoc request; `caller` names the MCP key and tool in the log entry. */
+  request(connectionId: string, input: unknown, caller?: CallerInfo): Promise<RequestOutcome>
   proxy(connectionId: string, raw: ProxyRequest): Promise<ProxyResponse>
   /** The identity request, or a GET of the base URL. */
   test(connectionId: string): Promise<TestOutcome>
@@ -83,13 +84,13 @@ export function createRequestService(
   }
 
   return {
-    async request(connectionId, input) {
+    async request(connectionId, input, caller) {
       const parsed = requestInputSchema.safeParse(input)
       if (!parsed.success) throw invalidInput(toFieldIssues(parsed.error))
       const { target, options } = await adHoc(connectionId)
       requireCustomActions(target.loaded)
       return envelope(
-        await executor.execute(target, toRaw(parsed.data), { ...options, stream: false }),
+        await executor.execute(target, toRaw(parsed.data), { ...options, stream: false, caller }),
       )
     },
 

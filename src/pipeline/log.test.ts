@@ -74,6 +74,8 @@ describe('log', () => {
       refreshed: false,
       refreshOutcome: null,
       breakerState: null,
+      mcpKeyId: null,
+      tool: null,
       error: null,
       detail: {
         request: {

@@ -53,6 +53,8 @@ function entryOf(
     connectorId: ctx.log.connectorId,
     connectionId: ctx.log.connectionId,
     actionId: ctx.log.actionId,
+    mcpKeyId: ctx.log.mcpKeyId,
+    tool: ctx.log.tool,
     method: sent.method,
     url: redactUrl(sent.url, r),
     status: result?.status ?? null,

@@ -97,6 +97,8 @@ export function createTestContext(options: TestContextOptions = {}): PipelineCon
       connectorId: 'cn_test',
       connectionId: 'co_test',
       actionId: null,
+      mcpKeyId: null,
+      tool: null,
       ...options.log,
     },
     meta: {
@@ -339,6 +341,8 @@ export async function createTestStore(): Promise<TestStore> {
           refreshOutcome: null,
           breakerState: null,
           detail: null,
+          mcpKeyId: null,
+          tool: null,
           ...entry,
         }
         writes.push(store.appendLogs([record]))

@@ -117,6 +117,8 @@ export type LogEntry =
       | 'breakerState'
       | 'error'
       | 'detail'
+      | 'mcpKeyId'
+      | 'tool'
     >)
   | ({ kind: 'refresh' } & Pick<
       LogRecord,
@@ -171,6 +173,9 @@ export interface PipelineContext {
     connectorId: string
     connectionId: string
     actionId: string | null
+    /** The MCP key and tool that made the call, when an agent did (docs/mcp.md). */
+    mcpKeyId: string | null
+    tool: string | null
   }
   /** Filled in as the call goes. */
   meta: {

@@ -8,6 +8,7 @@ import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { Patchbay } from '../engine/patchbay.js'
 import { PatchbayError, isPatchbayError } from '../errors.js'
+import { createMcpHttpHandler } from '../mcp/http.js'
 import { errorResponse, refuseNul, refuseNulIn } from './http.js'
 import { demoRoutes } from './demo.js'
 import { connectRoutes } from './connect.js'
@@ -18,6 +19,8 @@ import { createUi } from './ui.js'
 
 export interface AppOptions {
   version?: string
+  /** Accept admin keys on `/mcp` too (docs/mcp.md); off by default: agents get scoped keys. */
+  mcpAllowAdminKey?: boolean
 }
 
 function bearer(c: Context): string | undefined {
@@ -190,6 +193,10 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
       { status: res.status, headers: out },
     )
   })
+
+  // MCP over Streamable HTTP for AI agents, with scoped MCP keys (docs/mcp.md).
+  const mcp = createMcpHttpHandler(pb, { version, allowAdminKey: options.mcpAllowAdminKey })
+  app.all('/mcp', (c) => mcp(c.req.raw))
 
   app.route('/demo/api', demoRoutes())
   // The hosted connect page and its session-token routes (SPEC §8); never the admin key.

@@ -50,5 +50,6 @@ export const STATUS_OF: Record<
   'connect_session.invalid': 401,
   'connect_session.expired': 401,
   'connect_session.forbidden': 403,
+  'mcp_key.not_found': 404,
   internal: 500,
 }

@@ -16,6 +16,7 @@ import {
 } from '../connector/schema.js'
 import { adminKeyInputSchema } from '../engine/admin.js'
 import { connectSessionInputSchema } from '../engine/connect-sessions.js'
+import { mcpKeyInputSchema } from '../engine/mcp-keys.js'
 import { ERROR_CODES } from '../errors.js'
 
 type Json = Record<string, unknown>
@@ -114,6 +115,7 @@ export function buildOpenApi(registry: AuthRegistry, version: string): Json {
         ConnectionInput: schemaOf(connectionInputSchema),
         RequestInput: schemaOf(requestInputSchema),
         ActionRun: schemaOf(actionRunSchema),
+        McpKeyInput: schemaOf(mcpKeyInputSchema),
       },
     },
     paths: {
@@ -271,6 +273,18 @@ export function buildOpenApi(registry: AuthRegistry, version: string): Json {
             { name: 'connector', in: 'query', schema: { type: 'string' } },
             { name: 'connection', in: 'query', schema: { type: 'string' } },
             { name: 'action', in: 'query', schema: { type: 'string' } },
+            {
+              name: 'mcpKey',
+              in: 'query',
+              description: 'Entries made by this MCP key’s tool calls',
+              schema: { type: 'string' },
+            },
+            {
+              name: 'tool',
+              in: 'query',
+              description: 'Entries made by calls of this MCP tool',
+              schema: { type: 'string' },
+            },
           ],
           responses: { '200': list('A page of log entries'), ...errors },
         },
@@ -294,6 +308,35 @@ export function buildOpenApi(registry: AuthRegistry, version: string): Json {
         parameters: [idParam('id')],
         delete: {
           summary: 'Revoke a named admin key, at once, in every process',
+          responses: { '204': { description: 'Revoked' }, ...errors },
+        },
+      },
+      '/mcp-keys': {
+        get: {
+          summary: 'List scoped MCP keys for AI agents (never the keys themselves)',
+          parameters: page,
+          responses: {
+            '200': list(
+              'A page of { id, name, endUser, connections, connectors, actions, httpRequest, createdAt, revokedAt }',
+            ),
+            ...errors,
+          },
+        },
+        post: {
+          summary:
+            'Create a scoped MCP key: for an end user (or named connections), seeing the saved actions of some connectors and/or single actions',
+          requestBody: json({ $ref: '#/components/schemas/McpKeyInput' }),
+          responses: {
+            '201': ok('The key, with `key` shown only here (only its SHA-256 is stored)'),
+            ...errors,
+          },
+        },
+      },
+      '/mcp-keys/{id}': {
+        parameters: [idParam('id')],
+        get: { summary: 'Read a scoped MCP key', responses: { '200': ok('The key'), ...errors } },
+        delete: {
+          summary: 'Revoke a scoped MCP key, at once, in every process',
           responses: { '204': { description: 'Revoked' }, ...errors },
         },
       },

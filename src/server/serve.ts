@@ -14,6 +14,8 @@ export interface ServeOptions {
   port?: number
   host?: string
   version?: string
+  /** Accept admin keys on `/mcp` too (docs/mcp.md); off by default. */
+  mcpAllowAdminKey?: boolean
 }
 
 export interface RunningServer {
@@ -28,7 +30,10 @@ export interface RunningServer {
 }
 
 export function startServer(pb: Patchbay, options: ServeOptions = {}): Promise<RunningServer> {
-  const app = createApp(pb, { version: options.version ?? '0.0.0' })
+  const app = createApp(pb, {
+    version: options.version ?? '0.0.0',
+    mcpAllowAdminKey: options.mcpAllowAdminKey,
+  })
   const fastPath = createFastPath(pb)
   const appListener = getRequestListener(app.fetch)
   const server = createServer((req, res) => {

@@ -36,7 +36,7 @@ const SECURE_COOKIE = `__Host-${COOKIE}`
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
 /** Paths the UI never answers with its app shell: they belong to the API and the flows. */
-const RESERVED = /^\/(api|proxy|oauth|oauth1|demo|ui|connect|healthz|readyz|metrics)(\/|$)/
+const RESERVED = /^\/(api|proxy|oauth|oauth1|demo|ui|connect|mcp|healthz|readyz|metrics)(\/|$)/
 
 export const UI_SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy':

@@ -13,6 +13,7 @@ import type {
   ConnectorRecord,
   ConnectSessionRecord,
   LogRecord,
+  McpKeyRecord,
   Store,
 } from './store.js'
 
@@ -87,6 +88,8 @@ function logRecord(over: Partial<LogRecord> = {}): LogRecord {
     breakerState: 'closed',
     error: null,
     detail: { a: 1 },
+    mcpKeyId: null,
+    tool: null,
     ...over,
   }
 }
@@ -279,6 +282,86 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         (await store.listLogs({ limit: 10, connectionId: 'odd' })).items.map((l) => l.status),
       ).toEqual([203, 201])
       expect(all.items[0]).toMatchObject({ detail: { a: 1 }, refreshed: false, kind: 'request' })
+    })
+
+    it('keeps the MCP key and tool of a log entry and filters by them', async () => {
+      await store.appendLogs([
+        logRecord({ status: 201, mcpKeyId: 'mk_1', tool: 'acme__create' }),
+        logRecord({ status: 202, mcpKeyId: 'mk_1', tool: 'acme__http_request' }),
+        logRecord({ status: 203, mcpKeyId: 'mk_2', tool: 'acme__create' }),
+        logRecord({ status: 204 }),
+      ])
+      const byKey = await store.listLogs({ limit: 10, mcpKeyId: 'mk_1' })
+      expect(byKey.items.map((l) => [l.status, l.mcpKeyId, l.tool])).toEqual([
+        [202, 'mk_1', 'acme__http_request'],
+        [201, 'mk_1', 'acme__create'],
+      ])
+      const byTool = await store.listLogs({ limit: 10, tool: 'acme__create' })
+      expect(byTool.items.map((l) => l.status)).toEqual([203, 201])
+      const both = await store.listLogs({ limit: 10, mcpKeyId: 'mk_2', tool: 'acme__create' })
+      expect(both.items.map((l) => l.status)).toEqual([203])
+      const plain = await store.listLogs({ limit: 1 })
+      expect(plain.items[0]).toMatchObject({ status: 204, mcpKeyId: null, tool: null })
+    })
+
+    it('stores MCP keys by hash with their scope, lists them in pages, and revokes them once', async () => {
+      const keys: McpKeyRecord[] = [
+        {
+          id: 'mk_0',
+          name: 'agent 0',
+          keyHash: 'mhash0',
+          endUser: 'user_1',
+          connectionIds: null,
+          connectorIds: ['cn_a', 'cn_b'],
+          actionIds: null,
+          httpRequest: true,
+          createdAt: 1000,
+          revokedAt: null,
+        },
+        {
+          id: 'mk_1',
+          name: 'agent 1',
+          keyHash: 'mhash1',
+          endUser: null,
+          connectionIds: ['co_1'],
+          connectorIds: null,
+          actionIds: ['act_1'],
+          httpRequest: false,
+          createdAt: 1001,
+          revokedAt: null,
+        },
+        {
+          id: 'mk_2',
+          name: 'agent 2',
+          keyHash: 'mhash2',
+          endUser: 'user_2',
+          connectionIds: null,
+          connectorIds: [],
+          actionIds: ['act_1', 'act_2'],
+          httpRequest: false,
+          createdAt: 1002,
+          revokedAt: null,
+        },
+      ]
+      for (const k of keys) await store.insertMcpKey(k)
+      expect(await store.findMcpKey('mhash0')).toEqual(keys[0])
+      expect(await store.findMcpKey('mhash1')).toEqual(keys[1])
+      expect(await store.getMcpKey('mk_2')).toEqual(keys[2])
+      expect(await store.findMcpKey('nope')).toBeUndefined()
+      expect(await store.getMcpKey('mk_nope')).toBeUndefined()
+      const first = await store.listMcpKeys({ limit: 2 })
+      expect(first.items.map((k) => k.id)).toEqual(['mk_0', 'mk_1'])
+      const second = await store.listMcpKeys({ limit: 2, cursor: first.nextCursor })
+      expect(second.items.map((k) => k.id)).toEqual(['mk_2'])
+      expect(second.nextCursor).toBeUndefined()
+      expect(await store.revokeMcpKey('mk_1', 5000)).toBe(true)
+      expect(await store.revokeMcpKey('mk_1', 6000)).toBe(true)
+      expect(await store.revokeMcpKey('mk_missing', 6000)).toBe(false)
+      expect(await store.findMcpKey('mhash1')).toMatchObject({ revokedAt: 5000 })
+      const err = await store.insertMcpKey({ ...keys[0]!, id: 'mk_dup' }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(Error)
+      const bad = await store.listMcpKeys({ limit: 2, cursor: 'garbage!' }).catch((e: unknown) => e)
+      expect(isPatchbayError(bad, 'input.invalid')).toBe(true)
     })
 
     it('applies breaker transitions atomically', async () => {

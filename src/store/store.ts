@@ -87,6 +87,10 @@ export interface LogRecord {
   error: string | null
   /** Redacted request and response summaries. */
   detail: Record<string, unknown> | null
+  /** The MCP key whose tool call made this entry (docs/mcp.md); null for every other caller. */
+  mcpKeyId: string | null
+  /** The MCP tool that made this entry. */
+  tool: string | null
 }
 
 /** Which column a sealed value lives in; the id names its row (a state's id is its hash). */
@@ -117,6 +121,30 @@ export interface AdminKeyRecord {
   name: string
   /** Hex SHA-256 of the key. */
   keyHash: string
+  createdAt: number
+  revokedAt: number | null
+}
+
+/**
+ * A scoped MCP key (docs/mcp.md); only the SHA-256 of the key is stored. Its tools use either an
+ * end user's connections or the named connections, and are the saved actions of `connectorIds`
+ * plus the actions of `actionIds`.
+ */
+export interface McpKeyRecord {
+  id: string
+  name: string
+  /** Hex SHA-256 of the key. */
+  keyHash: string
+  /** The end user whose connections the tools use; null when `connectionIds` is set. */
+  endUser: string | null
+  /** The connections the tools use (one per connector); null when `endUser` is set. */
+  connectionIds: string[] | null
+  /** Connectors (ids) whose saved actions are all tools; null when none were given. */
+  connectorIds: string[] | null
+  /** Saved actions (ids) that are tools; null when none were given. */
+  actionIds: string[] | null
+  /** Whether each connector of `connectorIds` with custom actions on gets an `http_request` tool. */
+  httpRequest: boolean
   createdAt: number
   revokedAt: number | null
 }
@@ -195,6 +223,8 @@ export interface LogFilter extends PageQuery {
   connectorId?: string | undefined
   connectionId?: string | undefined
   actionId?: string | undefined
+  mcpKeyId?: string | undefined
+  tool?: string | undefined
 }
 
 export interface ConnectSessionFilter extends PageQuery {
@@ -374,6 +404,15 @@ export interface Store {
   listAdminKeys(query: PageQuery): Promise<Page<AdminKeyRecord>>
   /** Marks a key revoked (keeping the first revocation time); false when no key has this id. */
   revokeAdminKey(id: string, at: number): Promise<boolean>
+
+  insertMcpKey(record: McpKeyRecord): Promise<void>
+  /** The MCP key with this hash, revoked or not. */
+  findMcpKey(keyHash: string): Promise<McpKeyRecord | undefined>
+  getMcpKey(id: string): Promise<McpKeyRecord | undefined>
+  /** MCP keys oldest first, revoked ones included. */
+  listMcpKeys(query: PageQuery): Promise<Page<McpKeyRecord>>
+  /** Marks an MCP key revoked (keeping the first revocation time); false when no key has this id. */
+  revokeMcpKey(id: string, at: number): Promise<boolean>
 
   insertConnectSession(record: ConnectSessionRecord): Promise<void>
   getConnectSession(tokenHash: string): Promise<ConnectSessionRecord | undefined>

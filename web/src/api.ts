@@ -11,8 +11,10 @@ import type {
   ConnectorDraft,
   ConnectorView,
   CreatedConnection,
+  CreatedMcpKey,
   FieldIssue,
   LogView,
+  McpKeyView,
   Page,
   RequestInput,
   RequestOutcome,
@@ -150,9 +152,24 @@ export const api = {
       connector?: string
       connection?: string
       action?: string
+      mcpKey?: string
+      tool?: string
       limit?: number
       cursor?: string
     }) => call<Page<LogView>>('GET', withQuery('/api/v1/logs', query)),
+  },
+  mcpKeys: {
+    list: (query?: { limit?: number; cursor?: string }) =>
+      call<Page<McpKeyView>>('GET', withQuery('/api/v1/mcp-keys', query)),
+    create: (input: {
+      name: string
+      endUser?: string
+      connections?: string[]
+      connectors?: string[]
+      actions?: string[]
+      httpRequest?: boolean
+    }) => call<CreatedMcpKey>('POST', '/api/v1/mcp-keys', input),
+    revoke: (id: string) => call<void>('DELETE', `/api/v1/mcp-keys/${enc(id)}`),
   },
   /** The auth types connectors may use, with what the builder draws their forms from. */
   authTypes: () =>

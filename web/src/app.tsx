@@ -13,6 +13,7 @@ import { ConnectionsPage } from './pages/connections.js'
 import { ConnectorsPage } from './pages/connectors.js'
 import { ConsolePage } from './pages/console.js'
 import { LogsPage } from './pages/logs.js'
+import { McpKeysPage } from './pages/mcp-keys.js'
 import { SignInPage } from './pages/sign-in.js'
 import { Link, match, navigate, RouterProvider, useLocation } from './router.js'
 
@@ -23,6 +24,7 @@ const NAV: [path: string, label: string][] = [
   ['/connections', 'Connections'],
   ['/console', 'Console'],
   ['/logs', 'Logs'],
+  ['/mcp-keys', 'MCP keys'],
 ]
 
 function Page() {
@@ -39,6 +41,7 @@ function Page() {
     return <ConnectionDetailPage key={m.id} id={m.id!} />
   if (match('/console', pathname)) return <ConsolePage />
   if (match('/logs', pathname)) return <LogsPage />
+  if (match('/mcp-keys', pathname)) return <McpKeysPage />
   return (
     <div>
       <h1>Page not found</h1>

@@ -152,6 +152,27 @@ export interface LogView {
   breakerState: string | null
   error: string | null
   detail: Obj | null
+  /** The MCP key and tool whose call made the entry (absent on older servers). */
+  mcpKeyId?: string | null
+  tool?: string | null
+}
+
+/** A scoped MCP key for an AI agent (docs/mcp.md); never the key itself. */
+export interface McpKeyView {
+  id: string
+  name: string
+  endUser: string | null
+  connections: string[] | null
+  connectors: string[] | null
+  actions: string[] | null
+  httpRequest: boolean
+  createdAt: string
+  revokedAt: string | null
+}
+
+export interface CreatedMcpKey extends McpKeyView {
+  /** Shown once: only its hash is stored. */
+  key: string
 }
 
 export interface RequestInput {

@@ -56,6 +56,7 @@ export function registerServe(program: Command, version: string): void {
               ? `Admin key: in ${admin.file}`
               : 'Admin key: from PATCHBAY_ADMIN_KEY',
           `API: ${publicUrl}/api/v1 (OpenAPI at ${publicUrl}/api/v1/openapi.json)`,
+          `MCP: ${publicUrl}/mcp (Streamable HTTP, with a scoped key from \`patchbay mcp-key create\`)`,
         ]
         if (seeded)
           lines.push(`Example connector "${seeded}" is ready: see the README's walkthrough.`)
@@ -77,7 +78,12 @@ export function registerServe(program: Command, version: string): void {
       }
 
       const pb = await createPatchbay({ publicUrl })
-      const server = await startServer(pb, { port, host, version })
+      const server = await startServer(pb, {
+        port,
+        host,
+        version,
+        mcpAllowAdminKey: /^(1|true|yes)$/i.test(process.env.PATCHBAY_MCP_ALLOW_ADMIN_KEY ?? ''),
+      })
       // The demo API is this server itself: allow exactly its own address, whatever the network policy.
       pb.allowEndpoint(
         `${host === '0.0.0.0' || host === '::' || host === 'localhost' ? '127.0.0.1' : host}:${server.port}`,

@@ -11,6 +11,7 @@ import { queryOf, readJson } from '../http.js'
 import { adminKeyRoutes } from './admin.js'
 import { authTypeRoutes } from './auth-types.js'
 import { connectSessionRoutes } from './connect.js'
+import { mcpKeyRoutes } from './mcp-keys.js'
 
 const STATUSES = ['pending', 'connected', 'needs_reauth', 'error']
 
@@ -85,13 +86,16 @@ export function apiRoutes(pb: Patchbay): Hono {
 
   api.get('/logs', async (c) =>
     c.json(
-      await pb.logs.list(queryOf(c, ['connector', 'connection', 'action', 'limit', 'cursor'])),
+      await pb.logs.list(
+        queryOf(c, ['connector', 'connection', 'action', 'mcpKey', 'tool', 'limit', 'cursor']),
+      ),
     ),
   )
 
   api.route('/', adminKeyRoutes(pb))
   api.route('/', connectSessionRoutes(pb))
   api.route('/', authTypeRoutes(pb))
+  api.route('/', mcpKeyRoutes(pb))
 
   return api
 }

@@ -41,6 +41,7 @@ const UNIQUE_CONSTRAINTS: Record<string, string> = {
   connectors_link_name_key: 'connectors.link_name',
   admin_keys_key_hash_key: 'admin_keys.key_hash',
   connect_sessions_token_hash_key: 'connect_sessions.token_hash',
+  mcp_keys_key_hash_key: 'mcp_keys.key_hash',
 }
 
 export function createPostgresStore(options: PostgresStoreOptions): Store {

@@ -14,6 +14,7 @@ import type {
   ConnectSessionRecord,
   EndUserRecord,
   LogRecord,
+  McpKeyRecord,
   OAuthStateRecord,
   UiSessionRecord,
 } from '../store.js'
@@ -153,6 +154,8 @@ export function logRow(e: LogRecord): InsertRow {
     ['breaker_state', e.breakerState],
     ['error', e.error],
     ['detail', e.detail ? JSON.stringify(e.detail) : null],
+    ['mcp_key_id', e.mcpKeyId],
+    ['tool', e.tool],
   ])
 }
 
@@ -172,6 +175,8 @@ export const toLog = (r: Row): LogRecord => ({
   breakerState: text(r.breaker_state),
   error: text(r.error),
   detail: r.detail ? parse<Record<string, unknown>>(r.detail) : null,
+  mcpKeyId: text(r.mcp_key_id),
+  tool: text(r.tool),
 })
 
 export const toBreaker = (r: Row): BreakerRecord => ({
@@ -197,6 +202,36 @@ export const toAdminKey = (r: Row): AdminKeyRecord => ({
   id: r.id as string,
   name: r.name as string,
   keyHash: r.key_hash as string,
+  createdAt: r.created_at as number,
+  revokedAt: int(r.revoked_at),
+})
+
+export function mcpKeyRow(r: McpKeyRecord): InsertRow {
+  return row('mcp_keys', [
+    ['id', r.id],
+    ['name', r.name],
+    ['key_hash', r.keyHash],
+    ['end_user', r.endUser],
+    ['connection_ids', json(r.connectionIds)],
+    ['connector_ids', json(r.connectorIds)],
+    ['action_ids', json(r.actionIds)],
+    ['http_request', r.httpRequest],
+    ['created_at', r.createdAt],
+    ['revoked_at', r.revokedAt],
+  ])
+}
+
+const list = (value: unknown): string[] | null => (value === null ? null : parse<string[]>(value))
+
+export const toMcpKey = (r: Row): McpKeyRecord => ({
+  id: r.id as string,
+  name: r.name as string,
+  keyHash: r.key_hash as string,
+  endUser: text(r.end_user),
+  connectionIds: list(r.connection_ids),
+  connectorIds: list(r.connector_ids),
+  actionIds: list(r.action_ids),
+  httpRequest: flag(r.http_request),
   createdAt: r.created_at as number,
   revokedAt: int(r.revoked_at),
 })

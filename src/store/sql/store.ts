@@ -25,6 +25,7 @@ import {
   endUserRow,
   insertSql,
   logRow,
+  mcpKeyRow,
   oauthStateRow,
   toAdminKey,
   toBreaker,
@@ -33,6 +34,7 @@ import {
   toConnectSession,
   toEndUser,
   toLog,
+  toMcpKey,
   toOAuthState,
   toUiSession,
   uiSessionRow,
@@ -345,12 +347,14 @@ export function createSqlStore(parts: SqlStoreParts): Store {
       })
     },
 
-    async listLogs({ limit, cursor, connectorId, connectionId, actionId }) {
+    async listLogs({ limit, cursor, connectorId, connectionId, actionId, mcpKeyId, tool }) {
       const after = readCursor(cursor, 'n')
       const f = filters()
       if (connectorId) f.add('connector_id = ?', connectorId)
       if (connectionId) f.add('connection_id = ?', connectionId)
       if (actionId) f.add('action_id = ?', actionId)
+      if (mcpKeyId) f.add('mcp_key_id = ?', mcpKeyId)
+      if (tool) f.add('tool = ?', tool)
       if (after) f.add('seq < ?', after[0])
       const rows = await db.all(
         `SELECT * FROM logs ${where(f.conditions)} ORDER BY seq DESC LIMIT ?`,
@@ -470,6 +474,39 @@ export function createSqlStore(parts: SqlStoreParts): Store {
     async revokeAdminKey(id, at) {
       const changed = await db.run(
         'UPDATE admin_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?',
+        [at, id],
+      )
+      return changed === 1
+    },
+
+    async insertMcpKey(r) {
+      await insert(db, mcpKeyRow(r))
+    },
+
+    async findMcpKey(keyHash) {
+      const row = await db.get('SELECT * FROM mcp_keys WHERE key_hash = ?', [keyHash])
+      return row ? toMcpKey(row) : undefined
+    },
+
+    async getMcpKey(id) {
+      const row = await db.get('SELECT * FROM mcp_keys WHERE id = ?', [id])
+      return row ? toMcpKey(row) : undefined
+    },
+
+    async listMcpKeys({ limit, cursor }) {
+      const after = readCursor(cursor, 'ns')
+      const f = filters()
+      if (after) f.add('(created_at, id) > (?, ?)', after[0], after[1])
+      const rows = await db.all(
+        `SELECT * FROM mcp_keys ${where(f.conditions)} ORDER BY created_at, id LIMIT ?`,
+        [...f.args, limit + 1],
+      )
+      return page(rows, limit, toMcpKey, byCreated)
+    },
+
+    async revokeMcpKey(id, at) {
+      const changed = await db.run(
+        'UPDATE mcp_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?',
         [at, id],
       )
       return changed === 1

@@ -163,4 +163,27 @@ export const SQLITE_MIGRATIONS: Migration[] = [
   CREATE INDEX rate_windows_expires ON rate_windows(expires_at);
   `,
   },
+  // 5: scoped MCP keys (docs/mcp.md), stored as SHA-256 hashes; each log entry names the MCP key
+  // and tool that made it.
+  {
+    sql: `
+  CREATE TABLE mcp_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    key_hash TEXT NOT NULL UNIQUE,
+    end_user TEXT,
+    connection_ids TEXT,
+    connector_ids TEXT,
+    action_ids TEXT,
+    http_request INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+  CREATE INDEX mcp_keys_created ON mcp_keys(created_at, id);
+  ALTER TABLE logs ADD COLUMN mcp_key_id TEXT;
+  ALTER TABLE logs ADD COLUMN tool TEXT;
+  CREATE INDEX logs_mcp_key ON logs(mcp_key_id, seq);
+  CREATE INDEX logs_tool ON logs(tool, seq);
+  `,
+  },
 ]

@@ -1,12 +1,13 @@
 /**
  * Logs (issue 7 §7): newest first, filtered, followed live, paged with `nextCursor`; an entry
- * opens to show its redacted request and response, refresh outcome, breaker state and error.
+ * opens to show its redacted request and response, refresh outcome, breaker state and error, and
+ * the MCP key and tool of an agent's call (docs/mcp.md).
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { api, listAll } from '../api.js'
 import { Modal } from '../components/dialog.js'
 import { EmptyState, ErrorBox, formatTime, HttpStatus, Loading } from '../components/feedback.js'
-import { Checkbox, Select } from '../components/form.js'
+import { Checkbox, Select, TextInput } from '../components/form.js'
 import { useAsync } from '../lib/use-async.js'
 import { navigate, useLocation } from '../router.js'
 import type { LogView, Obj } from '../types.js'
@@ -34,6 +35,9 @@ export function LogsPage() {
   const connector = search.get('connector') ?? ''
   const connection = search.get('connection') ?? ''
   const action = search.get('action') ?? ''
+  const mcpKey = search.get('mcpKey') ?? ''
+  const toolParam = search.get('tool') ?? ''
+  const [tool, setTool] = useState(toolParam)
   const statusClass = search.get('status') ?? ''
   const refreshed = search.get('refreshed') ?? ''
   const [entries, setEntries] = useState<LogView[] | undefined>()
@@ -42,7 +46,7 @@ export function LogsPage() {
   const [follow, setFollow] = useState(false)
   const [loadingMore, setLoadingMore] = useState(false)
   const [open, setOpen] = useState<LogView | undefined>()
-  const filterKey = `${connector}|${connection}|${action}`
+  const filterKey = `${connector}|${connection}|${action}|${mcpKey}|${toolParam}`
   const keyRef = useRef(filterKey)
   useEffect(() => {
     document.title = 'Logs · Patchbay'
@@ -56,24 +60,28 @@ export function LogsPage() {
     () => listAll((c) => api.connections.list({ limit: 200, cursor: c })),
     [],
   )
+  const mcpKeys = useAsync(() => listAll((c) => api.mcpKeys.list({ limit: 200, cursor: c })), [])
   const names = useMemo(() => {
     const m = new Map<string, string>()
+    for (const k of mcpKeys.data ?? []) m.set(k.id, k.name)
     for (const c of connectors.data ?? []) {
       m.set(c.id, c.name)
       for (const a of c.actions) if (a.id) m.set(a.id, a.name)
     }
     for (const c of connections.data ?? []) m.set(c.id, c.name)
     return m
-  }, [connectors.data, connections.data])
+  }, [connectors.data, connections.data, mcpKeys.data])
 
   const query = useMemo(
     () => ({
       connector: connector || undefined,
       connection: connection || undefined,
       action: action || undefined,
+      mcpKey: mcpKey || undefined,
+      tool: toolParam || undefined,
       limit: PAGE,
     }),
-    [connector, connection, action],
+    [connector, connection, action, mcpKey, toolParam],
   )
 
   const loadFirst = useCallback(async () => {
@@ -142,6 +150,13 @@ export function LogsPage() {
     navigate(`/logs${qs ? `?${qs}` : ''}`, { replace: true })
   }
 
+  // The tool filter applies after a pause in typing.
+  useEffect(() => {
+    if (tool.trim() === toolParam) return
+    const t = window.setTimeout(() => setFilter('tool', tool.trim()), 300)
+    return () => window.clearTimeout(t)
+  })
+
   const visible = (entries ?? []).filter(
     (l) =>
       statusMatches(l, statusClass) && (refreshed === '' || (refreshed === 'yes') === l.refreshed),
@@ -191,6 +206,16 @@ export function LogsPage() {
           onChange={(v) => setFilter('action', v)}
           options={[['', 'All actions'], ...actionList]}
         />
+        <Select
+          label="MCP key"
+          value={mcpKey}
+          onChange={(v) => setFilter('mcpKey', v)}
+          options={[
+            ['', 'Any caller'],
+            ...(mcpKeys.data ?? []).map((k) => [k.id, k.name] as const),
+          ]}
+        />
+        <TextInput label="MCP tool" value={tool} onChange={setTool} placeholder="acme__create" />
         <Select
           label="Status class"
           value={statusClass}
@@ -249,6 +274,12 @@ export function LogsPage() {
                   <span className="url">{l.url ?? ''}</span>
                   {l.actionId ? (
                     <div className="muted small">action {names.get(l.actionId) ?? l.actionId}</div>
+                  ) : null}
+                  {l.tool ? (
+                    <div className="muted small">
+                      MCP tool <code>{l.tool}</code>
+                      {l.mcpKeyId ? ` · key ${names.get(l.mcpKeyId) ?? l.mcpKeyId}` : ''}
+                    </div>
                   ) : null}
                   {l.error ? <div className="field-error small">{l.error}</div> : null}
                 </td>
@@ -364,6 +395,10 @@ function LogDetail({ entry, names }: { entry: LogView; names: Map<string, string
         <dd>{entry.connectorId ? (names.get(entry.connectorId) ?? entry.connectorId) : '—'}</dd>
         <dt>Action</dt>
         <dd>{entry.actionId ? (names.get(entry.actionId) ?? entry.actionId) : 'ad-hoc request'}</dd>
+        <dt>MCP tool</dt>
+        <dd>{entry.tool ? <code>{entry.tool}</code> : '—'}</dd>
+        <dt>MCP key</dt>
+        <dd>{entry.mcpKeyId ? (names.get(entry.mcpKeyId) ?? entry.mcpKeyId) : '—'}</dd>
         <dt>Refresh</dt>
         <dd>
           {entry.refreshed ? 'refreshed' : 'no refresh'}
