@@ -17,6 +17,7 @@ import {
   type FieldDefinition,
 } from '../connector/schema.js'
 import { deriveLinkName } from '../connector/rules.js'
+import type { BreakerState, Stage } from '../connector/literals.js'
 import { PatchbayError, invalidInput, type FieldIssue } from '../errors.js'
 import { templateKeys } from '../lib/template.js'
 import type { BreakerRecord, ConnectorRecord, Page, PageQuery } from '../store/store.js'
@@ -54,7 +55,7 @@ export interface AuthTestRecord {
 }
 
 export interface BreakerView {
-  state: 'closed' | 'open' | 'half_open'
+  state: BreakerState
   failures: number
   /** When an open breaker lets one trial call through. */
   retryAt: string | null
@@ -70,7 +71,7 @@ export function breakerView(b: BreakerRecord | undefined): BreakerView {
 
 export interface ConnectorView extends Omit<ConnectorDefinition, 'actions'> {
   id: string
-  stage: 'draft' | 'ready'
+  stage: Stage
   /** What still keeps a draft from `ready`. */
   missing: FieldIssue[]
   connectionCount: number

@@ -9,10 +9,10 @@
  *
  * @module
  */
+import type { BreakerState, ConnectionStatus, LogKind, Stage } from '../connector/literals.js'
 import { badCursor } from './store-errors.js'
 
-export type Stage = 'draft' | 'ready'
-export type ConnectionStatus = 'pending' | 'connected' | 'needs_reauth' | 'error'
+export type { BreakerState, ConnectionStatus, LogKind, Stage }
 
 export interface ConnectorRecord {
   id: string
@@ -70,7 +70,7 @@ export interface LogRecord {
   connectorId: string | null
   connectionId: string | null
   actionId: string | null
-  kind: 'request' | 'refresh' | 'revoke' | 'connect' | 'webhook'
+  kind: LogKind
   method: string | null
   url: string | null
   status: number | null
@@ -114,8 +114,6 @@ export interface AdminKeyRecord {
   createdAt: number
   revokedAt: number | null
 }
-
-export type BreakerState = 'closed' | 'open' | 'half_open'
 
 export interface BreakerRecord {
   key: string
