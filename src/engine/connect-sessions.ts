@@ -12,8 +12,12 @@
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { z } from 'zod'
-import { connectionInputSchema, storable, type FieldDefinition } from '../connector/schema.js'
+import {
+  DEFAULT_SESSION_SECONDS,
+  connectPageInputSchema,
+  connectSessionInputSchema,
+} from '../connector/inputs.js'
+import type { FieldDefinition } from '../connector/schema.js'
 import { PatchbayError, invalidInput, isPatchbayError } from '../errors.js'
 import type { ConnectionRecord, Page } from '../store/store.js'
 import type { CallbackOutcome, ConnectionService, CreatedConnection } from './connections.js'
@@ -25,9 +29,7 @@ import { createReauthorizer, secretFields } from './reauthorize.js'
 
 type Obj = Record<string, unknown>
 
-/** 30 minutes by default, at most 24 hours (SPEC §8). */
-export const DEFAULT_SESSION_SECONDS = 30 * 60
-export const MAX_SESSION_SECONDS = 24 * 60 * 60
+export { DEFAULT_SESSION_SECONDS, MAX_SESSION_SECONDS } from '../connector/inputs.js'
 /** How many connections one session may start: enough for retries, not a loophole. */
 export const MAX_CONNECTIONS_PER_SESSION = 20
 /** Where browser flows started from the connect page come back to (the page's result route). */
@@ -38,57 +40,11 @@ const SESSION_PREFIX = 'connect_session:'
 const ID_PREFIX = 'connect_session_id:'
 const END_USER_PREFIX = 'end_user:'
 
-const endUserId = connectionInputSchema.shape.endUser.unwrap()
-
-function isOrigin(value: string): boolean {
-  try {
-    const url = new URL(value)
-    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value
-  } catch {
-    return false
-  }
-}
-
-export const connectSessionInputSchema = z
-  .object({
-    endUser: z
-      .object({
-        id: endUserId,
-        email: z.email().max(320).optional(),
-        displayName: storable(z.string().min(1).max(200)).optional(),
-      })
-      .strict(),
-    /** Connector ids or link names; every ready connector when absent. */
-    connectors: z.array(z.string().min(1).max(100)).min(1).max(50).optional(),
-    /** A connection of this end user to re-authorize, keeping its id. */
-    reconnect: z.string().min(1).max(100).optional(),
-    /** Where the page sends the browser when done, with `connectionId` and `status`. */
-    returnUrl: storable(z.url({ protocol: /^https?$/ }).max(2000)).optional(),
-    /** The only origin the page posts its result to (`window.opener.postMessage`). */
-    allowedOrigin: z
-      .string()
-      .max(300)
-      .refine(isOrigin, 'must be an origin: scheme://host[:port], no path')
-      .optional(),
-    /** Seconds, at most 24 hours; default 30 minutes. */
-    expiresIn: z
-      .number()
-      .int('must be a whole number of seconds')
-      .min(60, 'must be at least 60 seconds')
-      .max(MAX_SESSION_SECONDS, `must be at most ${MAX_SESSION_SECONDS} seconds (24 hours)`)
-      .optional(),
-  })
-  .strict()
-export type ConnectSessionInput = z.input<typeof connectSessionInputSchema>
-
-/** What the connect page posts to create (or re-authorize) a connection. */
-export const connectPageInputSchema = z
-  .object({
-    connector: z.string().min(1).max(100).optional(),
-    name: storable(z.string().min(1).max(100)).optional(),
-    values: storable(z.record(z.string(), z.unknown())).default({}),
-  })
-  .strict()
+export {
+  connectSessionInputSchema,
+  connectPageInputSchema,
+  type ConnectSessionInput,
+} from '../connector/inputs.js'
 
 export interface EndUserInfo {
   id: string

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import { isDeepStrictEqual } from 'node:util'
-import { z, type ZodError } from 'zod'
+import type { ZodError } from 'zod'
 import type { AuthScheme } from '../auth/scheme.js'
 import {
   AUTH_COMMON_KEYS,
@@ -16,6 +16,7 @@ import {
   type CustomAction,
   type FieldDefinition,
 } from '../connector/schema.js'
+import { authTestInputSchema } from '../connector/inputs.js'
 import { deriveLinkName } from '../connector/rules.js'
 import type { BreakerState, Stage } from '../connector/literals.js'
 import { PatchbayError, invalidInput, type FieldIssue } from '../errors.js'
@@ -735,9 +736,7 @@ function stableJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null'
 }
 
-const authTestInputSchema = z
-  .object({ values: z.record(z.string(), z.unknown()).default({}) })
-  .strict()
+export { authTestInputSchema } from '../connector/inputs.js'
 
 function secretStrings(value: unknown): string[] {
   if (typeof value === 'string') return value.length >= 4 ? [value] : []
