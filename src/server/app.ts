@@ -5,12 +5,15 @@
  */
 import { Readable } from 'node:stream'
 import { Hono, type Context } from 'hono'
+import type { BlankEnv } from 'hono/types'
 import { bodyLimit } from 'hono/body-limit'
 import type { Patchbay } from '../engine/patchbay.js'
 import { PatchbayError, isPatchbayError } from '../errors.js'
 import { errorResponse, refuseNul, refuseNulIn } from './http.js'
 import { demoRoutes } from './demo.js'
 import { connectRoutes } from './connect.js'
+import { bind } from './bind.js'
+import { API_BASE, oauth, openapi as openapiRoute, ops, proxy } from './contract.js'
 import { buildOpenApi } from './openapi.js'
 import { resultPage } from './pages.js'
 import { apiRoutes } from './routes/api.js'
@@ -29,7 +32,7 @@ function bearer(c: Context): string | undefined {
 export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
   const app = new Hono()
   const version = options.version ?? '0.0.0'
-  let openapi: unknown
+  let document: Record<string, unknown> | undefined
   const ui = createUi(pb)
 
   app.onError((err, c) => errorResponse(c, err, pb.logger))
@@ -54,17 +57,17 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
     )
   })
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }))
-  app.get('/readyz', async (c) =>
-    (await pb.ready())
-      ? c.json({ status: 'ready' })
-      : c.json({ status: 'unavailable', reason: 'the database does not answer' }, 503),
-  )
-  app.get('/metrics', async (c) =>
-    c.body(await pb.metrics.registry.metrics(), 200, {
-      'content-type': pb.metrics.registry.contentType,
-    }),
-  )
+  bind(app, '', ops, {
+    healthz: () => ({ status: 'ok' }),
+    readyz: async (_, c) =>
+      (await pb.ready())
+        ? { status: 'ready' }
+        : c.json({ status: 'unavailable', reason: 'the database does not answer' }, 503),
+    metrics: async (c) =>
+      c.body(await pb.metrics.registry.metrics(), 200, {
+        'content-type': pb.metrics.registry.contentType,
+      }),
+  })
   app.notFound((c) =>
     c.json(
       {
@@ -88,10 +91,12 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
     await next()
   }
 
-  app.get('/api/v1/openapi.json', (c) => c.json((openapi ??= buildOpenApi(pb.registry, version))))
-  app.use('/api/v1/*', requireAdmin)
+  bind(app, '', openapiRoute, {
+    document: () => (document ??= buildOpenApi(pb.registry, version)),
+  })
+  app.use(`${API_BASE}/*`, requireAdmin)
   app.use(
-    '/api/v1/*',
+    `${API_BASE}/*`,
     bodyLimit({
       maxSize: 5 * 1024 * 1024,
       onError: (c) =>
@@ -101,8 +106,8 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
         ),
     }),
   )
-  app.use('/api/v1/*', refuseNul)
-  app.route('/api/v1', apiRoutes(pb))
+  app.use(`${API_BASE}/*`, refuseNul)
+  app.route(API_BASE, apiRoutes(pb))
 
   const callback = (kind: 'oauth' | 'oauth1') => async (c: Context) => {
     const params = new URL(c.req.url).searchParams
@@ -141,10 +146,10 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
       throw err
     }
   }
-  app.get('/oauth/callback', callback('oauth'))
-  app.get('/oauth1/callback', callback('oauth1'))
+  bind(app, '', oauth, { callback: callback('oauth'), oauth1Callback: callback('oauth1') })
 
-  app.all('/proxy/:id/*', requireAdmin, bodyLimit({ maxSize: 25 * 1024 * 1024 }), async (c) => {
+  // The transparent proxy: the upstream's answer streamed back as it is.
+  const forward = async (c: Context<BlankEnv, typeof proxy.forward.path>) => {
     const id = c.req.param('id')
     refuseNulIn('id', id)
     const url = new URL(c.req.url)
@@ -189,7 +194,9 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
       [204, 304].includes(res.status) || c.req.method === 'HEAD' ? null : stream,
       { status: res.status, headers: out },
     )
-  })
+  }
+  app.use(proxy.forward.path, requireAdmin, bodyLimit({ maxSize: 25 * 1024 * 1024 }))
+  bind(app, '', proxy, { forward })
 
   app.route('/demo/api', demoRoutes())
   // The hosted connect page and its session-token routes (SPEC §8); never the admin key.
