@@ -2,7 +2,7 @@
  * Connectors: logo, name, stage, auth type, connection count; search; new; import; export.
  */
 import { useEffect, useRef, useState } from 'react'
-import { api, errorText, listAll } from '../api.js'
+import { api, errorText, listAll, type ConnectorInput, type ConnectorView } from '../api.js'
 import { EmptyState, ErrorBox, Loading, StageBadge } from '../components/feedback.js'
 import { TextInput } from '../components/form.js'
 import { useToast } from '../components/toast.js'
@@ -10,7 +10,6 @@ import { authLabel, exportOf } from '../lib/definition.js'
 import { downloadJson } from '../lib/download.js'
 import { useAsync } from '../lib/use-async.js'
 import { Link, navigate } from '../router.js'
-import type { ConnectorView } from '../types.js'
 
 export function Logo({ connector, size = 'small' }: { connector: ConnectorView; size?: string }) {
   return connector.logo ? (
@@ -41,7 +40,8 @@ export function ConnectorsPage() {
       return
     }
     try {
-      const created = await api.connectors.create(parsed)
+      // The file as it is: the server checks it.
+      const created = await api.connectors.create(parsed as ConnectorInput)
       notify(`Imported “${created.name}” as a draft`)
       navigate(`/connectors/${encodeURIComponent(created.id)}`)
     } catch (err) {

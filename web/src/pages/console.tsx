@@ -3,7 +3,17 @@
  * history, save it as an action, copy it as curl through /proxy, and run saved actions.
  */
 import { useEffect, useMemo, useState, type FormEvent } from 'react'
-import { api, ApiError, errorText, listAll } from '../api.js'
+import { HTTP_METHODS } from '../../../src/connector/literals.js'
+import {
+  api,
+  ApiError,
+  errorText,
+  listAll,
+  type ConnectionView,
+  type ConnectorView,
+  type RequestInput,
+  type RequestOutcome,
+} from '../api.js'
 import { Modal } from '../components/dialog.js'
 import {
   BreakerState,
@@ -20,16 +30,8 @@ import { KeyValueEditor } from '../components/kv-editor.js'
 import { useToast } from '../components/toast.js'
 import { useAsync } from '../lib/use-async.js'
 import { Link, navigate, useLocation } from '../router.js'
-import type {
-  ConnectionView,
-  ConnectorView,
-  Obj,
-  RequestInput,
-  RequestOutcome,
-  SavedAction,
-} from '../types.js'
+import type { CustomActionSettings, Obj, SavedAction } from '../types.js'
 
-const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const
 const HISTORY_MAX = 25
 
 interface Draft {
@@ -245,6 +247,8 @@ export function ConsolePage() {
   if (!connections.data) return <Loading what="Loading connections" />
 
   const c = connector.data
+  // Checked by the connector schema when saved; the view types it as any object.
+  const help = (c?.customAction as CustomActionSettings | undefined)?.help
   return (
     <>
       <h1>Action console</h1>
@@ -295,18 +299,12 @@ export function ConsolePage() {
               .
             </p>
           ) : null}
-          {c?.customAction.help?.body || c?.customAction.help?.learnMoreUrl ? (
+          {help?.body || help?.learnMoreUrl ? (
             <div className="help-box">
-              {c.customAction.help.body ? (
-                <p className="pre-line">{c.customAction.help.body}</p>
-              ) : null}
-              {c.customAction.help.learnMoreUrl ? (
-                <a
-                  href={c.customAction.help.learnMoreUrl}
-                  target="_blank"
-                  rel="noreferrer noopener"
-                >
-                  {c.customAction.help.learnMoreText || 'Learn more'}
+              {help.body ? <p className="pre-line">{help.body}</p> : null}
+              {help.learnMoreUrl ? (
+                <a href={help.learnMoreUrl} target="_blank" rel="noreferrer noopener">
+                  {help.learnMoreText || 'Learn more'}
                 </a>
               ) : null}
             </div>
@@ -319,7 +317,7 @@ export function ConsolePage() {
                   label="Method"
                   value={draft.method}
                   onChange={(method) => setDraft({ ...draft, method })}
-                  options={METHODS.map((m) => [m, m] as const)}
+                  options={HTTP_METHODS.map((m) => [m, m] as const)}
                 />
                 <TextInput
                   label="Path"

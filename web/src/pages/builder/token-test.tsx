@@ -5,10 +5,10 @@
  * settings passed the test.
  */
 import { useState, type FormEvent } from 'react'
-import { api, errorText } from '../../api.js'
+import { api, errorText, type TokenTestReport } from '../../api.js'
 import { cleanValues, FieldInputs } from '../../components/field-inputs.js'
 import { HttpStatus } from '../../components/feedback.js'
-import type { Obj, TokenTestReport } from '../../types.js'
+import type { Obj } from '../../types.js'
 import { useBuilder } from './context.js'
 
 /** Every scalar in a JSON value with its dotted path (`data.token`, `items.0.id`). */
