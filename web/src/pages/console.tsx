@@ -4,6 +4,7 @@
  */
 import { useEffect, useMemo, useState, type FormEvent } from 'react'
 import { HTTP_METHODS } from '../../../src/connector/literals.js'
+import { proxy } from '../../../src/server/contract.js'
 import {
   api,
   ApiError,
@@ -28,6 +29,7 @@ import { Select, TextArea, TextInput } from '../components/form.js'
 import { JsonView } from '../components/json-view.js'
 import { KeyValueEditor } from '../components/kv-editor.js'
 import { useToast } from '../components/toast.js'
+import { resolvedUrl } from '../lib/resolved-url.js'
 import { useAsync } from '../lib/use-async.js'
 import { Link, navigate, useLocation } from '../router.js'
 import type { CustomActionSettings, Obj, SavedAction } from '../types.js'
@@ -72,31 +74,6 @@ function writeHistory(connectionId: string, entries: HistoryEntry[]): void {
   }
 }
 
-/** The URL a request will go to: the base URL's templates filled with the connection's values. */
-export function resolvedUrl(
-  connector: ConnectorView | undefined,
-  connection: ConnectionView | undefined,
-  path: string,
-  query: Record<string, string> | undefined,
-): string {
-  if (!connector) return path
-  const base = connector.baseUrl.replace(/\{\{\s*([\w.]+)\s*\}\}/g, (m, key: string) => {
-    const v = connection?.values[key]
-    return v === undefined || v === null || typeof v === 'object'
-      ? m
-      : encodeURIComponent(String(v))
-  })
-  try {
-    const b = new URL(base)
-    if (!b.pathname.endsWith('/')) b.pathname += '/'
-    const url = /^https?:\/\//i.test(path) ? new URL(path) : new URL(path.replace(/^\/+/, ''), b)
-    for (const [k, v] of Object.entries(query ?? {})) url.searchParams.append(k, v)
-    return decodeURI(url.href)
-  } catch {
-    return base + path
-  }
-}
-
 function bodyOf(d: Draft): unknown {
   if (d.method === 'GET' || d.method === 'HEAD' || d.body.trim() === '') return undefined
   try {
@@ -128,7 +105,9 @@ const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 /** The same call through the transparent proxy; the admin key stays a placeholder. */
 export function curlOf(connectionId: string, d: Draft): string {
   const url = new URL(
-    `/proxy/${encodeURIComponent(connectionId)}/${d.path.replace(/^\/+/, '')}`,
+    proxy.forward.path
+      .replace(':id', encodeURIComponent(connectionId))
+      .replace('*', () => d.path.replace(/^\/+/, '')),
     window.location.origin,
   )
   for (const [k, v] of Object.entries(d.query ?? {})) url.searchParams.append(k, v)
