@@ -23,7 +23,14 @@ export type { EndUserView } from './engine/end-users.js'
 export type { AdminKeyView, CreatedAdminKey } from './engine/admin.js'
 export type { McpKeyView, CreatedMcpKey, McpKeyInput } from './engine/mcp-keys.js'
 export type { CallerInfo } from './engine/executor.js'
-export { CONNECTION_STATUSES, type ConnectionStatus } from './store/store.js'
+export {
+  BREAKER_STATES,
+  CONNECTION_STATUSES,
+  CONNECTOR_STAGES,
+  type BreakerState,
+  type ConnectionStatus,
+  type Stage,
+} from './connector/literals.js'
 export {
   PatchbayError,
   isPatchbayError,

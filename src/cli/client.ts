@@ -7,6 +7,7 @@
 import { createPatchbay, type Patchbay } from '../index.js'
 import { createLogger } from '../lib/logger.js'
 import { createApp } from '../server/app.js'
+import { requestOf, type CallInput, type ReplyOf, type RouteSpec } from '../server/contract.js'
 
 export interface CliResponse {
   status: number
@@ -88,18 +89,25 @@ export async function openClient(env: NodeJS.ProcessEnv = process.env): Promise<
   }
 }
 
-/** Calls and throws a CliError with the API's message on a non-2xx answer. */
-export async function expectOk(
+/** The input of a route, optional when it needs none. */
+type InputArgs<R extends RouteSpec> =
+  object extends CallInput<R> ? [input?: CallInput<R>] : [input: CallInput<R>]
+
+/**
+ * Calls a route of the HTTP contract (`server/contract.ts`) and answers its reply; throws a
+ * CliError with the API's message on a non-2xx answer.
+ */
+export async function expectOk<R extends RouteSpec>(
   client: Client,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<any> {
+  route: R,
+  ...[input]: InputArgs<R>
+): Promise<ReplyOf<R>> {
+  const { method, path, body } = requestOf(route, (input ?? {}) as CallInput<R>)
   const res = await client.call(method, path, body)
   if (res.status >= 400) {
     const err = (res.body as { error?: { code: string; message: string; details?: unknown } })
       ?.error
     throw new CliError(err ? `${err.code}: ${err.message}` : `HTTP ${res.status}`, res.body)
   }
-  return res.body
+  return res.body as ReplyOf<R>
 }

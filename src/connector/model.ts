@@ -13,7 +13,7 @@ import type {
   Signal,
 } from './schema.js'
 
-export type ConnectorStage = 'draft' | 'ready'
+export type { Stage as ConnectorStage } from './literals.js'
 
 /** The auth settings as stored: the scheme's own settings plus the common keys. */
 export interface StoredAuth extends Record<string, unknown> {

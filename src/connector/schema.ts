@@ -6,6 +6,7 @@
  */
 import { z } from 'zod'
 import { keyMatchesCertificate, pemProblem } from '../lib/pem.js'
+import { HTTP_METHODS } from './literals.js'
 import {
   DESCRIPTION_MAX,
   DESCRIPTION_RE,
@@ -35,7 +36,7 @@ export const templatedUrl = z.string().superRefine((value, ctx) => {
 export const httpMethod = z
   .string()
   .transform((m) => m.toUpperCase())
-  .pipe(z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']))
+  .pipe(z.enum(HTTP_METHODS))
 
 const fieldName = z
   .string()

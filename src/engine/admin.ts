@@ -9,7 +9,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { z } from 'zod'
+import { adminKeyInputSchema } from '../connector/inputs.js'
 import { listQuerySchema } from '../connector/schema.js'
 import { invalidInput } from '../errors.js'
 import { writeFileAtomic } from '../store/crypto.js'
@@ -19,16 +19,7 @@ import { toFieldIssues } from './issues.js'
 
 export const ADMIN_KEY_FILE = 'admin.key'
 
-const NAME = /^[A-Za-z0-9_-](?:[A-Za-z0-9 _-]{0,48}[A-Za-z0-9_-])?$/
-
-/** `POST /api/v1/admin-keys` */
-export const adminKeyInputSchema = z
-  .object({
-    name: z
-      .string()
-      .regex(NAME, 'must be 1 to 50 letters, digits, spaces, _ or -, with no space at either end'),
-  })
-  .strict()
+export { adminKeyInputSchema } from '../connector/inputs.js'
 
 export interface AdminKeyView {
   id: string

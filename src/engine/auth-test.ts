@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto'
 import { isDeepStrictEqual } from 'node:util'
-import { z } from 'zod'
+import { authTestInputSchema } from '../connector/inputs.js'
 import type { AuthTestRecord, ConnectorDefinition } from '../connector/model.js'
 import { PatchbayError, invalidInput } from '../errors.js'
 import type { EngineContext } from './context.js'
@@ -21,9 +21,7 @@ import { checkValues, invalidValues, templateScope } from './values.js'
 
 type Obj = Record<string, unknown>
 
-export const authTestInputSchema = z
-  .object({ values: z.record(z.string(), z.unknown()).default({}) })
-  .strict()
+export { authTestInputSchema }
 
 /** Whether the connector's current settings passed the auth type's test request. */
 export function testedAsIs(def: ConnectorDefinition): boolean {

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { z } from 'zod'
-import { storable, type FieldDefinition } from '../connector/schema.js'
+import { connectPageInputSchema } from '../connector/inputs.js'
+import type { FieldDefinition } from '../connector/schema.js'
 import { PatchbayError, invalidInput, isPatchbayError } from '../errors.js'
 import type { ConnectionRecord, ConnectSessionRecord, Store } from '../store/store.js'
 import type { ConnectionSecretBox } from './connection-secrets.js'
@@ -28,14 +28,7 @@ export const MAX_CONNECTIONS_PER_SESSION = 20
 /** Where browser flows started from the connect page come back to (the page's result route). */
 export const CONNECT_DONE_PATH = '/connect/done'
 
-/** What the connect page posts to create (or re-authorize) a connection. */
-export const connectPageInputSchema = z
-  .object({
-    connector: z.string().min(1).max(100).optional(),
-    name: storable(z.string().min(1).max(100)).optional(),
-    values: storable(z.record(z.string(), z.unknown())).default({}),
-  })
-  .strict()
+export { connectPageInputSchema }
 
 export interface Brand {
   name: string | null

@@ -8,8 +8,8 @@
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { z } from 'zod'
-import { connectionInputSchema, listQuerySchema, storable } from '../connector/schema.js'
+import { DEFAULT_SESSION_SECONDS, connectSessionInputSchema } from '../connector/inputs.js'
+import { listQuerySchema } from '../connector/schema.js'
 import { PatchbayError, invalidInput } from '../errors.js'
 import type { ConnectSessionRecord, EndUserInfo, Page, PageQuery } from '../store/store.js'
 import type { CallbackOutcome, SessionGuard } from './connection-flows.js'
@@ -18,54 +18,14 @@ import { toFieldIssues } from './issues.js'
 
 export type { ConnectSessionRecord, EndUserInfo }
 
-/** 30 minutes by default, at most 24 hours. */
-export const DEFAULT_SESSION_SECONDS = 30 * 60
-export const MAX_SESSION_SECONDS = 24 * 60 * 60
+export {
+  DEFAULT_SESSION_SECONDS,
+  MAX_SESSION_SECONDS,
+  connectSessionInputSchema,
+  type ConnectSessionInput,
+} from '../connector/inputs.js'
 /** How long an ended or expired session is kept, so its link can still say why it stopped. */
 export const SESSION_GRACE_MS = 7 * 24 * 3_600_000
-
-const endUserId = connectionInputSchema.shape.endUser.unwrap()
-
-function isOrigin(value: string): boolean {
-  try {
-    const url = new URL(value)
-    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value
-  } catch {
-    return false
-  }
-}
-
-export const connectSessionInputSchema = z
-  .object({
-    endUser: z
-      .object({
-        id: endUserId,
-        email: z.email().max(320).optional(),
-        displayName: storable(z.string().min(1).max(200)).optional(),
-      })
-      .strict(),
-    /** Connector ids or link names; every ready connector when absent. */
-    connectors: z.array(z.string().min(1).max(100)).min(1).max(50).optional(),
-    /** A connection of this end user to re-authorize, keeping its id. */
-    reconnect: z.string().min(1).max(100).optional(),
-    /** Where the page sends the browser when done, with `connectionId` and `status`. */
-    returnUrl: storable(z.url({ protocol: /^https?$/ }).max(2000)).optional(),
-    /** The only origin the page posts its result to (`window.opener.postMessage`). */
-    allowedOrigin: z
-      .string()
-      .max(300)
-      .refine(isOrigin, 'must be an origin: scheme://host[:port], no path')
-      .optional(),
-    /** Seconds, at most 24 hours; default 30 minutes. */
-    expiresIn: z
-      .number()
-      .int('must be a whole number of seconds')
-      .min(60, 'must be at least 60 seconds')
-      .max(MAX_SESSION_SECONDS, `must be at most ${MAX_SESSION_SECONDS} seconds (24 hours)`)
-      .optional(),
-  })
-  .strict()
-export type ConnectSessionInput = z.input<typeof connectSessionInputSchema>
 
 /** A session as the admin API answers it: never the token, nor its hash. */
 export interface ConnectSessionView {

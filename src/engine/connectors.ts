@@ -6,7 +6,7 @@
  * @module
  */
 import { isDeepStrictEqual } from 'node:util'
-import { z } from 'zod'
+import { connectionFormInputSchema } from '../connector/inputs.js'
 import { connectorPatchSchema } from '../connector/schema.js'
 import { PatchbayError, invalidInput } from '../errors.js'
 import type { ConnectorRecord, Page, PageQuery } from '../store/store.js'
@@ -44,9 +44,7 @@ export interface ConnectorService {
   connectionForm(idOrLinkName: string, input: unknown): Promise<ConnectionForm>
 }
 
-export const connectionFormInputSchema = z
-  .object({ values: z.record(z.string(), z.unknown()).default({}) })
-  .strict()
+export { connectionFormInputSchema }
 
 function refuseCode(record: ConnectorRecord, what: string): void {
   if (record.definition.source === 'code') {

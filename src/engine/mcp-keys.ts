@@ -9,37 +9,18 @@
  * @module
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import { z } from 'zod'
-import { connectionInputSchema, listQuerySchema } from '../connector/schema.js'
+import { listQuerySchema } from '../connector/schema.js'
 import { PatchbayError, invalidInput, type FieldIssue } from '../errors.js'
 import type { McpKeyRecord, Page, Store } from '../store/store.js'
 import { newId } from './context.js'
 import { toFieldIssues } from './issues.js'
 
-const NAME = /^[A-Za-z0-9_-](?:[A-Za-z0-9 _-]{0,48}[A-Za-z0-9_-])?$/
 const KEY = /^pbm_[A-Za-z0-9_-]{43}$/
-const endUserId = connectionInputSchema.shape.endUser.unwrap()
-const reference = z.string().min(1).max(100)
 
-/** `POST /api/v1/mcp-keys` */
-export const mcpKeyInputSchema = z
-  .object({
-    name: z
-      .string()
-      .regex(NAME, 'must be 1 to 50 letters, digits, spaces, _ or -, with no space at either end'),
-    /** The end user whose connections the tools use (one per connector). */
-    endUser: endUserId.optional(),
-    /** Or: the connections the tools use, at most one per connector. */
-    connections: z.array(reference).min(1).max(50).optional(),
-    /** Connectors (ids or link names) whose saved actions are all tools. */
-    connectors: z.array(reference).max(50).optional(),
-    /** Saved actions (ids) that are tools. */
-    actions: z.array(reference).max(200).optional(),
-    /** Also an `http_request` tool for each of `connectors` with custom actions enabled. */
-    httpRequest: z.boolean().optional(),
-  })
-  .strict()
-export type McpKeyInput = z.input<typeof mcpKeyInputSchema>
+import { mcpKeyInputSchema } from '../connector/inputs.js'
+
+export { mcpKeyInputSchema }
+export type { McpKeyInput } from '../connector/inputs.js'
 
 /** A key as the admin API answers it: never the key, nor its hash. */
 export interface McpKeyView {

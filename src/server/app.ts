@@ -5,13 +5,17 @@
  */
 import { Readable } from 'node:stream'
 import { Hono, type Context } from 'hono'
+import type { BlankEnv } from 'hono/types'
 import { bodyLimit } from 'hono/body-limit'
 import type { Patchbay } from '../engine/patchbay.js'
 import { PatchbayError, isPatchbayError } from '../errors.js'
 import { createMcpHttpHandler } from '../mcp/http.js'
+import { isForwarded } from './fast-path.js'
 import { errorResponse, refuseNul, refuseNulIn } from './http.js'
 import { demoRoutes } from './demo.js'
 import { connectRoutes } from './connect.js'
+import { bind } from './bind.js'
+import { API_BASE, mcp, openapi as openapiRoute, ops, proxy } from './contract.js'
 import { buildOpenApi } from './openapi.js'
 import { resultPage } from './pages.js'
 import { apiRoutes } from './routes/api.js'
@@ -32,7 +36,7 @@ function bearer(c: Context): string | undefined {
 export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
   const app = new Hono()
   const version = options.version ?? '0.0.0'
-  let openapi: unknown
+  let document: Record<string, unknown> | undefined
   const ui = createUi(pb)
 
   app.onError((err, c) => errorResponse(c, err, pb.logger))
@@ -57,17 +61,17 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
     )
   })
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }))
-  app.get('/readyz', async (c) =>
-    (await pb.ready())
-      ? c.json({ status: 'ready' })
-      : c.json({ status: 'unavailable', reason: 'the database does not answer' }, 503),
-  )
-  app.get('/metrics', async (c) =>
-    c.body(await pb.metrics.registry.metrics(), 200, {
-      'content-type': pb.metrics.registry.contentType,
-    }),
-  )
+  bind(app, '', ops, {
+    healthz: () => ({ status: 'ok' }),
+    readyz: async (_, c) =>
+      (await pb.ready())
+        ? { status: 'ready' }
+        : c.json({ status: 'unavailable', reason: 'the database does not answer' }, 503),
+    metrics: async (c) =>
+      c.body(await pb.metrics.registry.metrics(), 200, {
+        'content-type': pb.metrics.registry.contentType,
+      }),
+  })
   app.notFound((c) =>
     c.json(
       {
@@ -91,10 +95,12 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
     await next()
   }
 
-  app.get('/api/v1/openapi.json', (c) => c.json((openapi ??= buildOpenApi(pb.registry, version))))
-  app.use('/api/v1/*', requireAdmin)
+  bind(app, '', openapiRoute, {
+    document: () => (document ??= buildOpenApi(pb.registry, version)),
+  })
+  app.use(`${API_BASE}/*`, requireAdmin)
   app.use(
-    '/api/v1/*',
+    `${API_BASE}/*`,
     bodyLimit({
       maxSize: 5 * 1024 * 1024,
       onError: (c) =>
@@ -104,8 +110,8 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
         ),
     }),
   )
-  app.use('/api/v1/*', refuseNul)
-  app.route('/api/v1', apiRoutes(pb))
+  app.use(`${API_BASE}/*`, refuseNul)
+  app.route(API_BASE, apiRoutes(pb))
 
   const callback = (path: string) => async (c: Context) => {
     const params = new URL(c.req.url).searchParams
@@ -147,7 +153,8 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
   // Each auth type with a browser flow names the route its provider sends the browser back to.
   for (const { path } of pb.registry.callbacks()) app.get(path, callback(path))
 
-  app.all('/proxy/:id/*', requireAdmin, bodyLimit({ maxSize: 25 * 1024 * 1024 }), async (c) => {
+  // The transparent proxy: the upstream's answer streamed back as it is.
+  const forward = async (c: Context<BlankEnv, typeof proxy.forward.path>) => {
     const id = c.req.param('id')
     refuseNulIn('id', id)
     const url = new URL(c.req.url)
@@ -155,21 +162,7 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
     const path = url.pathname.split('/').slice(3).join('/')
     const headers: Record<string, string> = {}
     c.req.raw.headers.forEach((v, k) => {
-      // The admin key and the caller's cookies are ours, never the upstream's.
-      if (
-        ![
-          'authorization',
-          'x-patchbay-key',
-          'cookie',
-          'host',
-          'content-length',
-          'connection',
-          // Between the caller and Patchbay only (Node already answered 100 Continue).
-          'expect',
-        ].includes(k) &&
-        !k.startsWith('x-forwarded-')
-      )
-        headers[k] = v
+      if (isForwarded(k)) headers[k] = v
     })
     const body = ['GET', 'HEAD'].includes(c.req.method)
       ? undefined
@@ -192,11 +185,13 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
       [204, 304].includes(res.status) || c.req.method === 'HEAD' ? null : stream,
       { status: res.status, headers: out },
     )
-  })
+  }
+  app.use(proxy.forward.path, requireAdmin, bodyLimit({ maxSize: 25 * 1024 * 1024 }))
+  bind(app, '', proxy, { forward })
 
   // MCP over Streamable HTTP for AI agents, with scoped MCP keys (docs/mcp.md).
-  const mcp = createMcpHttpHandler(pb, { version, allowAdminKey: options.mcpAllowAdminKey })
-  app.all('/mcp', (c) => mcp(c.req.raw))
+  const mcpHandler = createMcpHttpHandler(pb, { version, allowAdminKey: options.mcpAllowAdminKey })
+  bind(app, '', mcp, { endpoint: (c) => mcpHandler(c.req.raw) })
 
   app.route('/demo/api', demoRoutes())
   // The hosted connect page and its session-token routes (SPEC §8); never the admin key.

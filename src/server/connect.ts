@@ -10,16 +10,24 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Hono, type Context } from 'hono'
+import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { trimTrailingSlash } from 'hono/trailing-slash'
+import type { ConnectSessionRecord } from '../engine/connect-sessions.js'
 import type { Patchbay } from '../engine/patchbay.js'
 import { isPatchbayError, type PatchbayError } from '../errors.js'
-import { readJson, refuseNul, refuseNulIn } from './http.js'
+import { bind } from './bind.js'
+import { CONNECT_SESSION_HEADER, connectApi, connectPages } from './contract.js'
+import { refuseNul, refuseNulIn } from './http.js'
 import { escapeHtml } from './pages.js'
 import { UI_SECURITY_HEADERS } from './ui.js'
 
-export const CONNECT_SESSION_HEADER = 'x-patchbay-connect-session'
+export { CONNECT_SESSION_HEADER }
+const CONNECT_BASE = '/connect'
+const CONNECT_API_BASE = '/connect/api'
+
+/** The session a route's token opened, set before its handler runs. */
+type SessionEnv = { Variables: { session: ConnectSessionRecord } }
 
 export interface ConnectPageOptions {
   /** The built UI (default: `web/dist` two levels above this file, from `src/` or `dist/`). */
@@ -59,8 +67,6 @@ h1{font-size:1.35rem;color:#cf222e}</style></head>
 export function connectRoutes(pb: Patchbay, options: ConnectPageOptions = {}): Hono {
   const distDir = options.distDir ?? fileURLToPath(new URL('../../web/dist/', import.meta.url))
   const routes = new Hono()
-  const session = (c: Context, allowCompleted = false) =>
-    pb.connectPage.authenticate(c.req.header(CONNECT_SESSION_HEADER), { allowCompleted })
 
   const page = async (c: Context) => {
     const brand = brandOf()
@@ -118,10 +124,9 @@ export function connectRoutes(pb: Patchbay, options: ConnectPageOptions = {}): H
 
   // `/connect/` and `/connect/done/` redirect to the paths without the slash (query kept).
   routes.use('*', trimTrailingSlash())
-  routes.get('/', page)
-  routes.get('/done', page)
+  bind(routes, CONNECT_BASE, connectPages, { page, done: page })
 
-  const api = new Hono()
+  const api = new Hono<SessionEnv>()
   api.use(
     '*',
     bodyLimit({
@@ -138,18 +143,39 @@ export function connectRoutes(pb: Patchbay, options: ConnectPageOptions = {}): H
     c.header('cache-control', 'no-store')
     await next()
   })
-  api.get('/session', async (c) => c.json(await pb.connectPage.describe(await session(c))))
-  api.post('/fields', async (c) =>
-    c.json(await pb.connectPage.fields(await session(c), await readJson(c))),
+  // The token is checked before a body is read, as the admin key is on `/api/v1`.
+  const session =
+    (allowCompleted: boolean): MiddlewareHandler<SessionEnv> =>
+    async (c, next) => {
+      c.set(
+        'session',
+        await pb.connectPage.authenticate(c.req.header(CONNECT_SESSION_HEADER), { allowCompleted }),
+      )
+      await next()
+    }
+  bind(
+    api,
+    CONNECT_API_BASE,
+    connectApi,
+    {
+      session: (_, c) => pb.connectPage.describe(c.var.session),
+      fields: ({ body }, c) => pb.connectPage.fields(c.var.session, body),
+      connect: ({ body }, c) => pb.connectPage.connect(c.var.session, body),
+      result: ({ params }, c) => pb.connectPage.result(c.var.session, params.id),
+    },
+    {
+      before: {
+        session: session(false),
+        fields: session(false),
+        connect: session(false),
+        // A finished reconnect session still reads its own outcome.
+        result: async (c, next) => {
+          refuseNulIn('id', c.req.param('id') ?? '')
+          return session(true)(c, next)
+        },
+      },
+    },
   )
-  api.post('/connections', async (c) =>
-    c.json(await pb.connectPage.connect(await session(c), await readJson(c)), 201),
-  )
-  api.get('/connections/:id', async (c) => {
-    const id = c.req.param('id')
-    refuseNulIn('id', id)
-    return c.json(await pb.connectPage.result(await session(c, true), id))
-  })
   api.all('*', (c) =>
     c.json(
       {

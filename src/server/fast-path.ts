@@ -14,7 +14,7 @@ import { PatchbayError, invalidInput } from '../errors.js'
 import { STATUS_OF } from './errors.js'
 
 /** Headers that are ours or the hop's, never the upstream's (the admin key, cookies…). */
-const NOT_FORWARDED = new Set([
+const NOT_FORWARDED: ReadonlySet<string> = new Set([
   'authorization',
   'x-patchbay-key',
   'cookie',
@@ -28,6 +28,11 @@ const PROXY_BODY_LIMIT = 25 * 1024 * 1024
 const API_BODY_LIMIT = 5 * 1024 * 1024
 const NUL_RULE = 'must not contain NUL characters'
 const REQUEST_PATH = /^\/api\/v1\/connections\/([^/]+)\/request$/
+
+/** Whether the proxy passes a caller's header (lower-case name) on to the upstream. */
+export function isForwarded(name: string): boolean {
+  return !NOT_FORWARDED.has(name) && !name.startsWith('x-forwarded-')
+}
 
 export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean
 
@@ -108,7 +113,7 @@ export function createFastPath(pb: Patchbay): FastPath {
     const id = decode(rest.slice(0, slash), 'id')
     const headers: Record<string, string> = {}
     for (const [k, v] of Object.entries(req.headers)) {
-      if (v === undefined || NOT_FORWARDED.has(k) || k.startsWith('x-forwarded-')) continue
+      if (v === undefined || !isForwarded(k)) continue
       headers[k] = Array.isArray(v) ? v.join(', ') : v
     }
     const method = req.method ?? 'GET'

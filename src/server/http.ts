@@ -63,8 +63,3 @@ export function errorResponse(c: Context, err: unknown, logger?: Logger): Respon
     500,
   )
 }
-
-/** Query parameters as a plain object, `undefined` for absent ones. */
-export function queryOf(c: Context, names: string[]): Record<string, string | undefined> {
-  return Object.fromEntries(names.map((n) => [n, c.req.query(n) || undefined]))
-}

@@ -1,6 +1,11 @@
 /**
- * `GET /api/v1/openapi.json`, generated from the zod schemas that validate the requests, with
- * one auth variant per registered auth type.
+ * `GET /api/v1/openapi.json`, generated from the contract (`contract.ts`): every route with its
+ * parameters, the zod schemas of its query and body, its answer's schema where the contract has
+ * one, and its error answers; the connector's `auth` has one variant per registered auth type.
+ *
+ * Paths under `/api/v1` are written relative to it (the document's server); the others (the
+ * connect page, the UI's session, the flows' callbacks, the proxy, health) are written from the
+ * root, each with a path-level server `/`.
  *
  * @module
  */
@@ -12,24 +17,127 @@ import {
   connectionInputSchema,
   connectorInputSchema,
   connectorPatchSchema,
+  fieldSchema,
   requestInputSchema,
 } from '../connector/schema.js'
-import { adminKeyInputSchema } from '../engine/admin.js'
-import { connectSessionInputSchema } from '../engine/connect-sessions.js'
-import { mcpKeyInputSchema } from '../engine/mcp-keys.js'
+import { mcpKeyInputSchema } from '../connector/inputs.js'
 import { ERROR_CODES } from '../errors.js'
+import {
+  API_BASE,
+  CONNECT_SESSION_HEADER,
+  allRoutes,
+  type RouteSpec,
+  type Security,
+} from './contract.js'
+import {
+  adminKeyViewSchema,
+  breakerViewSchema,
+  connectPageConnectionSchema,
+  connectPageConnectorSchema,
+  connectSessionViewSchema,
+  connectionViewSchema,
+  connectorViewSchema,
+  createdConnectionSchema,
+  endUserViewSchema,
+  fieldIssueSchema,
+  fieldViewSchema,
+  logViewSchema,
+  mcpKeyViewSchema,
+  requestOutcomeSchema,
+} from './views.js'
 
 type Json = Record<string, unknown>
 
-function schemaOf(schema: z.ZodType): Json {
-  return z.toJSONSchema(schema, {
-    io: 'input',
-    unrepresentable: 'any',
-    target: 'openapi-3.0',
-  }) as Json
+/**
+ * Schemas written once, as components: request bodies (by the names the document has always
+ * had), recursive ones (fields hold fields), and the views several answers share. Wherever one of
+ * them appears, the document refers to it.
+ */
+const COMPONENTS: Record<'input' | 'output', Map<z.ZodType, string>> = {
+  input: new Map<z.ZodType, string>([
+    [connectorPatchSchema, 'ConnectorPatch'],
+    [connectionInputSchema, 'ConnectionInput'],
+    [requestInputSchema, 'RequestInput'],
+    [actionRunSchema, 'ActionRun'],
+    [mcpKeyInputSchema, 'McpKeyInput'],
+    [fieldSchema, 'Field'],
+  ]),
+  output: new Map<z.ZodType, string>([
+    [fieldViewSchema, 'FieldView'],
+    [fieldIssueSchema, 'FieldIssue'],
+    [breakerViewSchema, 'BreakerView'],
+    [connectorViewSchema, 'ConnectorView'],
+    [connectionViewSchema, 'ConnectionView'],
+    [createdConnectionSchema, 'CreatedConnection'],
+    [requestOutcomeSchema, 'RequestOutcome'],
+    [logViewSchema, 'LogView'],
+    [adminKeyViewSchema, 'AdminKeyView'],
+    [mcpKeyViewSchema, 'McpKeyView'],
+    [connectSessionViewSchema, 'ConnectSessionView'],
+    [endUserViewSchema, 'EndUserView'],
+    [connectPageConnectorSchema, 'ConnectPageConnector'],
+    [connectPageConnectionSchema, 'ConnectPageConnection'],
+  ]),
+}
+
+/**
+ * The schemas' own metadata (descriptions, enums), with the components' names as their ids, so
+ * zod writes them as definitions. zod reads a metadata registry only through `get`.
+ */
+function metadataFor(io: 'input' | 'output'): z.core.$ZodRegistry<{ id?: string }> {
+  return {
+    get(schema: z.ZodType) {
+      const meta = z.globalRegistry.get(schema)
+      const id = COMPONENTS[io].get(schema)
+      return id ? { ...meta, id } : meta
+    },
+  } as unknown as z.core.$ZodRegistry<{ id?: string }>
+}
+
+/** Where each error status comes from, for its description. */
+const ERROR_TEXT: Record<number, string> = {
+  400: 'Bad input: each bad field named',
+  401: 'Missing or wrong credentials',
+  403: 'Refused: from another origin, or not allowed to this session',
+  404: 'Not found',
+  409: 'A lifecycle rule refused it',
+  410: 'The link has ended',
+  413: 'The request body is too large',
+  502: 'Upstream failed',
+  503: 'Breaker open, or the service is not ready',
+}
+
+/** The errors every route answers, by how it is opened. */
+const ERRORS_OF: Record<Security, number[]> = {
+  adminKey: [400, 401, 404, 409],
+  connectSession: [400, 401, 403, 404, 409],
+  uiSession: [401],
+  mcpKey: [401],
+  none: [],
 }
 
 export function buildOpenApi(registry: AuthRegistry, version: string): Json {
+  const components: Record<string, Json> = {}
+  /** A schema as JSON Schema; a component is written once and referred to. */
+  const schemaOf = (schema: z.ZodType, io: 'input' | 'output'): Json => {
+    const name = COMPONENTS[io].get(schema)
+    if (name && components[name]) return ref(name)
+    const out = z.toJSONSchema(schema, {
+      io,
+      unrepresentable: 'any',
+      target: 'openapi-3.0',
+      metadata: metadataFor(io),
+    }) as Json
+    const { definitions, ...rest } = out as Json & { definitions?: Record<string, Json> }
+    const tidy = (value: Json) =>
+      toComponentRefs(io === 'output' ? openAnswers(value) : value) as Json
+    for (const [id, def] of Object.entries(definitions ?? {})) components[id] ??= tidy(def)
+    if (!name) return tidy(rest)
+    // zod may already have written the root as a definition of its own id.
+    components[name] ??= tidy(rest)
+    return ref(name)
+  }
+
   // Code connectors' own types are not offered to connectors made through the API.
   const offered = registry.types().filter((type) => registry.get(type)?.ownedBy === undefined)
   const authVariants = offered.map((type) => {
@@ -39,11 +147,14 @@ export function buildOpenApi(registry: AuthRegistry, version: string): Json {
         .omit({ type: true })
         .extend(scheme.settings.shape)
         .extend({ type: z.literal(type) }),
+      'input',
     )
   })
-  const connector = schemaOf(connectorInputSchema.omit({ auth: true }))
+  const connector = schemaOf(connectorInputSchema.omit({ auth: true }), 'input')
   ;(connector.properties as Json).auth = { oneOf: authVariants }
   ;(connector.required as string[] | undefined)?.push('auth')
+  components.ConnectorInput = connector
+
   const error = {
     type: 'object',
     required: ['error'],
@@ -54,49 +165,30 @@ export function buildOpenApi(registry: AuthRegistry, version: string): Json {
         properties: {
           code: { type: 'string', enum: [...ERROR_CODES] },
           message: { type: 'string' },
-          details: {},
+          details: {
+            description:
+              'For bad input, each bad field: [{ path, rule }]; other errors may add facts of their own',
+            oneOf: [
+              { type: 'array', items: schemaOf(fieldIssueSchema, 'output') },
+              { type: 'object' },
+            ],
+          },
         },
       },
     },
   }
-  const json = (schema: Json) => ({ content: { 'application/json': { schema } } })
-  const ok = (description: string, schema: Json = { type: 'object' }) => ({
-    description,
-    ...json(schema),
-  })
-  const errors = {
-    '400': {
-      description: 'Bad input: each bad field named',
-      ...json({ $ref: '#/components/schemas/Error' }),
-    },
-    '401': {
-      description: 'Missing or wrong admin key',
-      ...json({ $ref: '#/components/schemas/Error' }),
-    },
-    '404': { description: 'Not found', ...json({ $ref: '#/components/schemas/Error' }) },
-    '409': {
-      description: 'A lifecycle rule refused it',
-      ...json({ $ref: '#/components/schemas/Error' }),
-    },
+
+  const paths: Record<string, Json> = {}
+  for (const route of allRoutes(registry)) {
+    const inApi = route.path.startsWith(`${API_BASE}/`)
+    const key = toTemplate(inApi ? route.path.slice(API_BASE.length) : route.path)
+    const item = (paths[key] ??= inApi ? {} : { servers: [{ url: '/' }] })
+    const parameters = parametersOf(route)
+    if (parameters.length) item.parameters = parameters
+    const operation = operationOf(route, schemaOf)
+    for (const method of methodsOf(route)) item[method] = operation
   }
-  const idParam = (name: string) => ({
-    name,
-    in: 'path',
-    required: true,
-    schema: { type: 'string' },
-  })
-  const list = (description: string) =>
-    ok(description, {
-      type: 'object',
-      properties: {
-        items: { type: 'array', items: { type: 'object' } },
-        nextCursor: { type: 'string' },
-      },
-    })
-  const page = [
-    { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } },
-    { name: 'cursor', in: 'query', schema: { type: 'string' } },
-  ]
+
   return {
     openapi: '3.0.3',
     info: {
@@ -104,336 +196,144 @@ export function buildOpenApi(registry: AuthRegistry, version: string): Json {
       version,
       description: 'Custom connectors, connections and custom actions.',
     },
-    servers: [{ url: '/api/v1' }],
-    security: [{ adminKey: [] }],
+    servers: [{ url: API_BASE }],
+    security: [{ adminKey: [] }, { uiSession: [] }],
     components: {
-      securitySchemes: { adminKey: { type: 'http', scheme: 'bearer' } },
-      schemas: {
-        Error: error,
-        ConnectorInput: connector,
-        ConnectorPatch: schemaOf(connectorPatchSchema),
-        ConnectionInput: schemaOf(connectionInputSchema),
-        RequestInput: schemaOf(requestInputSchema),
-        ActionRun: schemaOf(actionRunSchema),
-        McpKeyInput: schemaOf(mcpKeyInputSchema),
+      securitySchemes: {
+        adminKey: { type: 'http', scheme: 'bearer' },
+        uiSession: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'patchbay_session',
+          description:
+            'The web UI’s session cookie (`__Host-patchbay_session` over https); state-changing requests must come from the UI’s own origin',
+        },
+        connectSession: { type: 'apiKey', in: 'header', name: CONNECT_SESSION_HEADER },
+        mcpKey: { type: 'http', scheme: 'bearer', description: 'A scoped MCP key (pbm_…)' },
       },
+      schemas: { Error: error, ...sorted(components) },
     },
-    paths: {
-      '/connectors': {
-        post: {
-          summary: 'Create a connector (draft)',
-          requestBody: json({ $ref: '#/components/schemas/ConnectorInput' }),
-          responses: { '201': ok('The connector'), ...errors },
-        },
-        get: {
-          summary: 'List connectors',
-          parameters: page,
-          responses: { '200': list('A page of connectors'), ...errors },
-        },
-      },
-      '/connectors/{id}': {
-        parameters: [idParam('id')],
-        get: {
-          summary: 'Read a connector by id or link name',
-          responses: { '200': ok('The connector'), ...errors },
-        },
-        patch: {
-          summary: 'Update a connector (lifecycle rules apply)',
-          requestBody: json({ $ref: '#/components/schemas/ConnectorPatch' }),
-          responses: { '200': ok('The connector'), ...errors },
-        },
-        delete: {
-          summary: 'Delete a connector without connections',
-          responses: { '204': { description: 'Deleted' }, ...errors },
-        },
-      },
-      '/connectors/{id}/ready': {
-        parameters: [idParam('id')],
-        post: {
-          summary: 'Move a draft to ready',
-          responses: { '200': ok('The connector'), ...errors },
-        },
-      },
-      '/connectors/{id}/test-token': {
-        parameters: [idParam('id')],
-        post: {
-          summary:
-            'Send the auth type’s test request (http_token) with sample connection values; a success lets the draft be marked ready',
-          requestBody: json({
-            type: 'object',
-            properties: {
-              values: {
-                type: 'object',
-                description: 'The connection fields the request templates need',
-                additionalProperties: true,
-              },
-            },
-          }),
-          responses: {
-            '200': ok('{ ok, status, body, token (masked), tokenPath, headerPreview, problem? }'),
-            ...errors,
-            '502': { description: 'The auth endpoint could not be reached' },
-          },
-        },
-      },
-      '/connections': {
-        post: {
-          summary: 'Create a connection',
-          requestBody: json({ $ref: '#/components/schemas/ConnectionInput' }),
-          responses: { '201': ok('connected, or pending with authorizeUrl'), ...errors },
-        },
-        get: {
-          summary: 'List connections',
-          parameters: [
-            ...page,
-            { name: 'connector', in: 'query', schema: { type: 'string' } },
-            { name: 'endUser', in: 'query', schema: { type: 'string' } },
-            {
-              name: 'status',
-              in: 'query',
-              schema: { type: 'string', enum: ['pending', 'connected', 'needs_reauth', 'error'] },
-            },
-          ],
-          responses: { '200': list('A page of connections'), ...errors },
-        },
-      },
-      '/connections/{id}': {
-        parameters: [idParam('id')],
-        get: {
-          summary: 'Read a connection (never a secret)',
-          responses: { '200': ok('The connection'), ...errors },
-        },
-        delete: {
-          summary: 'Delete a connection, revoking its tokens',
-          responses: { '204': { description: 'Deleted' }, ...errors },
-        },
-      },
-      '/connections/{id}/test': {
-        parameters: [idParam('id')],
-        post: { summary: 'Test a connection', responses: { '200': ok('The outcome'), ...errors } },
-      },
-      '/connections/{id}/reconnect': {
-        parameters: [idParam('id')],
-        post: {
-          summary: 'Authorize a connection again, keeping its id (authorizeUrl for browser flows)',
-          responses: { '200': ok('The connection'), ...errors },
-        },
-      },
-      '/connections/{id}/refresh': {
-        parameters: [idParam('id')],
-        post: { summary: 'Force a refresh', responses: { '200': ok('The connection'), ...errors } },
-      },
-      '/connections/{id}/request': {
-        parameters: [idParam('id')],
-        post: {
-          summary: 'Ad-hoc custom action',
-          requestBody: json({ $ref: '#/components/schemas/RequestInput' }),
-          responses: {
-            '200': ok('The upstream answer: { status, headers, body }'),
-            ...errors,
-            '502': { description: 'Upstream failed' },
-            '503': { description: 'Breaker open' },
-          },
-        },
-      },
-      '/connections/{id}/breaker/reset': {
-        parameters: [idParam('id')],
-        post: {
-          summary: 'Close the breaker around a connection’s ad-hoc calls',
-          responses: { '200': ok('The breaker'), ...errors },
-        },
-      },
-      '/actions/{id}': {
-        parameters: [idParam('id')],
-        get: {
-          summary: 'Read a saved action with its breaker',
-          responses: { '200': ok('The action'), ...errors },
-        },
-      },
-      '/actions/{id}/breaker/reset': {
-        parameters: [idParam('id')],
-        post: {
-          summary: 'Close a saved action’s breaker',
-          responses: { '200': ok('The breaker'), ...errors },
-        },
-      },
-      '/actions/{id}/run': {
-        parameters: [idParam('id')],
-        post: {
-          summary: 'Run a saved action',
-          requestBody: json({ $ref: '#/components/schemas/ActionRun' }),
-          responses: { '200': ok('The upstream answer'), ...errors },
-        },
-      },
-      '/logs': {
-        get: {
-          summary: 'Log entries, newest first',
-          parameters: [
-            ...page,
-            { name: 'connector', in: 'query', schema: { type: 'string' } },
-            { name: 'connection', in: 'query', schema: { type: 'string' } },
-            { name: 'action', in: 'query', schema: { type: 'string' } },
-            {
-              name: 'mcpKey',
-              in: 'query',
-              description: 'Entries made by this MCP key’s tool calls',
-              schema: { type: 'string' },
-            },
-            {
-              name: 'tool',
-              in: 'query',
-              description: 'Entries made by calls of this MCP tool',
-              schema: { type: 'string' },
-            },
-          ],
-          responses: { '200': list('A page of log entries'), ...errors },
-        },
-      },
-      '/admin-keys': {
-        get: {
-          summary: 'List named admin keys (never the keys themselves)',
-          parameters: page,
-          responses: { '200': list('A page of { id, name, createdAt, revokedAt }'), ...errors },
-        },
-        post: {
-          summary: 'Create a named admin key',
-          requestBody: json(schemaOf(adminKeyInputSchema)),
-          responses: {
-            '201': ok('{ id, name, key, createdAt, revokedAt }: the key is shown only here'),
-            ...errors,
-          },
-        },
-      },
-      '/admin-keys/{id}': {
-        parameters: [idParam('id')],
-        delete: {
-          summary: 'Revoke a named admin key, at once, in every process',
-          responses: { '204': { description: 'Revoked' }, ...errors },
-        },
-      },
-      '/mcp-keys': {
-        get: {
-          summary: 'List scoped MCP keys for AI agents (never the keys themselves)',
-          parameters: page,
-          responses: {
-            '200': list(
-              'A page of { id, name, endUser, connections, connectors, actions, httpRequest, createdAt, revokedAt }',
-            ),
-            ...errors,
-          },
-        },
-        post: {
-          summary:
-            'Create a scoped MCP key: for an end user (or named connections), seeing the saved actions of some connectors and/or single actions',
-          requestBody: json({ $ref: '#/components/schemas/McpKeyInput' }),
-          responses: {
-            '201': ok('The key, with `key` shown only here (only its SHA-256 is stored)'),
-            ...errors,
-          },
-        },
-      },
-      '/mcp-keys/{id}': {
-        parameters: [idParam('id')],
-        get: { summary: 'Read a scoped MCP key', responses: { '200': ok('The key'), ...errors } },
-        delete: {
-          summary: 'Revoke a scoped MCP key, at once, in every process',
-          responses: { '204': { description: 'Revoked' }, ...errors },
-        },
-      },
-      '/connect-sessions': {
-        post: {
-          summary: 'Create a connect session for an end user (SPEC §8)',
-          requestBody: json(schemaOf(connectSessionInputSchema)),
-          responses: {
-            '201': ok('{ id, token, url, expiresAt }: the token is shown only here'),
-            ...errors,
-          },
-        },
-        get: {
-          summary: 'List live connect sessions (never a token)',
-          responses: { '200': list('The live sessions'), ...errors },
-        },
-      },
-      '/connect-sessions/{id}': {
-        parameters: [idParam('id')],
-        delete: {
-          summary: 'End a connect session now',
-          responses: { '204': { description: 'Ended' }, ...errors },
-        },
-      },
-      '/end-users': {
-        get: {
-          summary: 'List end users (the endUser ids of connections) with their connections',
-          parameters: page,
-          responses: {
-            '200': list('A page of { id, email, displayName, connections }'),
-            ...errors,
-          },
-        },
-      },
-      '/end-users/{id}': {
-        parameters: [idParam('id')],
-        get: {
-          summary: 'Read an end user with their connections',
-          responses: { '200': ok('{ id, email, displayName, connections }'), ...errors },
-        },
-        delete: {
-          summary: 'Delete (and revoke) all the end user’s connections and end their sessions',
-          responses: { '204': { description: 'Deleted' }, ...errors },
-        },
-      },
-      '/auth-types': {
-        get: {
-          summary:
-            'The auth types a connector may use: each with the JSON Schema of its settings and the connector builder’s hints',
-          responses: {
-            '200': ok(
-              '{ items: [{ type, label, settings, presentation, secretSettings, testBeforeReady, hasTest }] }',
-              {
-                type: 'object',
-                required: ['items'],
-                properties: {
-                  items: {
-                    type: 'array',
-                    items: {
-                      type: 'object',
-                      required: [
-                        'type',
-                        'label',
-                        'settings',
-                        'presentation',
-                        'secretSettings',
-                        'testBeforeReady',
-                        'hasTest',
-                      ],
-                      properties: {
-                        type: { type: 'string' },
-                        label: { type: 'string' },
-                        settings: {
-                          type: 'object',
-                          description: 'JSON Schema (draft 2020-12) of the type’s own settings',
-                        },
-                        presentation: {
-                          type: 'object',
-                          description:
-                            'Labels, order, layout, conditions and widgets for the builder (docs/auth/README.md)',
-                        },
-                        secretSettings: { type: 'array', items: { type: 'string' } },
-                        testBeforeReady: { type: 'boolean' },
-                        hasTest: { type: 'boolean' },
-                      },
-                    },
-                  },
-                },
-              },
-            ),
-            ...errors,
-          },
-        },
-      },
-      '/openapi.json': {
-        get: { summary: 'This document', security: [], responses: { '200': ok('OpenAPI 3') } },
-      },
-    },
+    paths,
   }
+}
+
+function ref(name: string): Json {
+  return { $ref: `#/components/schemas/${name}` }
+}
+
+/** The request bodies the document has always named first, then the others by name. */
+function sorted(components: Record<string, Json>): Record<string, Json> {
+  const first = ['ConnectorInput', 'ConnectorPatch', 'ConnectionInput', 'RequestInput', 'ActionRun']
+  const names = [
+    ...first.filter((n) => n in components),
+    ...Object.keys(components)
+      .filter((n) => !first.includes(n))
+      .sort(),
+  ]
+  return Object.fromEntries(names.map((n) => [n, components[n]!]))
+}
+
+/** `/connectors/:id` → `/connectors/{id}`; a trailing `*` is the `{path}` parameter. */
+function toTemplate(path: string): string {
+  return path.replace(/:(\w+)/g, '{$1}').replace(/\/\*$/, '/{path}')
+}
+
+function methodsOf(route: RouteSpec): string[] {
+  return route.method === 'ALL'
+    ? ['get', 'put', 'post', 'delete', 'options', 'head', 'patch']
+    : [route.method.toLowerCase()]
+}
+
+type SchemaOf = (schema: z.ZodType, io: 'input' | 'output') => Json
+
+function parametersOf(route: RouteSpec): Json[] {
+  const params: Json[] = []
+  for (const m of route.path.matchAll(/:(\w+)|\/(\*)$/g)) {
+    const name = m[1] ?? m[2]!
+    const description = route.params?.[name]
+    params.push({
+      name: name === '*' ? 'path' : name,
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+      ...(description ? { description } : {}),
+    })
+  }
+  return params
+}
+
+function operationOf(route: RouteSpec, schemaOf: SchemaOf): Json {
+  const op: Json = { summary: route.summary }
+  if (route.description) op.description = route.description
+  if (route.security === 'none') op.security = []
+  else if (route.security === 'connectSession') op.security = [{ connectSession: [] }]
+  else if (route.security === 'uiSession') op.security = [{ uiSession: [] }]
+  else if (route.security === 'mcpKey') op.security = [{ mcpKey: [] }]
+  if (route.query) {
+    const query = schemaOf(route.query, 'input') as { properties?: Json; required?: string[] }
+    op.parameters = Object.entries(query.properties ?? {}).map(([name, schema]) => ({
+      name,
+      in: 'query',
+      ...(query.required?.includes(name) ? { required: true } : {}),
+      schema,
+    }))
+  }
+  if (route.body) {
+    const schema =
+      route.body === connectorInputSchema ? ref('ConnectorInput') : schemaOf(route.body, 'input')
+    op.requestBody = { content: { 'application/json': { schema } } }
+  }
+  const { answer } = route
+  const success: Json = { description: answer.description }
+  if (route.status !== 204)
+    success.content = {
+      [answer.media]: {
+        schema: answer.schema
+          ? schemaOf(answer.schema, 'output')
+          : answer.media === 'application/json'
+            ? { type: 'object' }
+            : { type: 'string' },
+      },
+    }
+  const responses: Json = { [String(route.status)]: success }
+  for (const status of [...ERRORS_OF[route.security], ...(route.errors ?? [])].sort(
+    (a, b) => a - b,
+  ))
+    responses[String(status)] ??= {
+      description: ERROR_TEXT[status],
+      content: { 'application/json': { schema: ref('Error') } },
+    }
+  op.responses = responses
+  return op
+}
+
+/**
+ * An answer's schema as clients should read it: objects may gain fields (no
+ * `additionalProperties: false`), and an integer's range is the JSON one, not said again.
+ */
+function openAnswers(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(openAnswers)
+  if (value === null || typeof value !== 'object') return value
+  const out: Json = {}
+  for (const [k, v] of Object.entries(value)) {
+    if (k === 'additionalProperties' && v === false) continue
+    if ((k === 'minimum' || k === 'maximum') && Math.abs(Number(v)) === Number.MAX_SAFE_INTEGER)
+      continue
+    out[k] = openAnswers(v)
+  }
+  return out
+}
+
+/** zod's `#/definitions/X` → the document's `#/components/schemas/X`. */
+function toComponentRefs(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(toComponentRefs)
+  if (value === null || typeof value !== 'object') return value
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [
+      k,
+      k === '$ref' && typeof v === 'string'
+        ? v.replace(/^#\/definitions\//, '#/components/schemas/')
+        : toComponentRefs(v),
+    ]),
+  )
 }

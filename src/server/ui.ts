@@ -12,6 +12,8 @@ import { Hono, type Context } from 'hono'
 import { getCookie, setCookie } from 'hono/cookie'
 import type { Patchbay } from '../engine/patchbay.js'
 import { PatchbayError } from '../errors.js'
+import { bind } from './bind.js'
+import { ui } from './contract.js'
 import { readJson } from './http.js'
 import { escapeHtml } from './pages.js'
 
@@ -116,7 +118,7 @@ export function createUi(pb: Patchbay, options: UiOptions = {}): UiBinding {
     })
   }
 
-  routes.post('/ui/session', async (c) => {
+  const signIn = async (c: Context) => {
     withSecurityHeaders(c)
     // A sign-in form posted from another site would log the browser into the attacker's session.
     if (c.req.header('origin') !== undefined && !fromOwnOrigin(c)) {
@@ -127,18 +129,18 @@ export function createUi(pb: Patchbay, options: UiOptions = {}): UiBinding {
     const { id, expiresAt } = await pb.uiSessions.open(key)
     writeCookie(c, id, Math.round((expiresAt - Date.now()) / 1000))
     return c.json({ signedIn: true, expiresAt: new Date(expiresAt).toISOString() }, 201)
-  })
+  }
 
-  routes.get('/ui/session', async (c) => {
+  const check = async (c: Context) => {
     withSecurityHeaders(c)
     c.header('cache-control', 'no-store')
     const id = sessionId(c)
     if (!id || !(await pb.uiSessions.valid(id)))
       return c.json({ error: { code: 'auth.unauthorized', message: 'not signed in' } }, 401)
     return c.json({ signedIn: true })
-  })
+  }
 
-  routes.delete('/ui/session', async (c) => {
+  const signOut = async (c: Context) => {
     withSecurityHeaders(c)
     const id = sessionId(c)
     if (id) {
@@ -148,7 +150,9 @@ export function createUi(pb: Patchbay, options: UiOptions = {}): UiBinding {
     }
     writeCookie(c, '', 0)
     return c.body(null, 204)
-  })
+  }
+
+  bind(routes, '', ui, { check, signIn, signOut })
 
   /** A file under `web/dist`, or undefined when there is none (no path leaves the folder). */
   async function distFile(path: string): Promise<{ bytes: Buffer; file: string } | undefined> {

@@ -10,12 +10,11 @@
  *
  * @module
  */
-import type { ConnectorDefinition, ConnectorStage } from '../connector/model.js'
+import type { BreakerState, ConnectionStatus, LogKind, Stage } from '../connector/literals.js'
+import type { ConnectorDefinition } from '../connector/model.js'
 import { badCursor } from './store-errors.js'
 
-export type Stage = ConnectorStage
-export const CONNECTION_STATUSES = ['pending', 'connected', 'needs_reauth', 'error'] as const
-export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number]
+export type { BreakerState, ConnectionStatus, LogKind, Stage }
 
 export interface ConnectorRecord {
   id: string
@@ -66,9 +65,6 @@ export interface OAuthStateRecord {
   sessionId: string | null
   expiresAt: number
 }
-
-export const LOG_KINDS = ['request', 'refresh', 'revoke', 'connect', 'webhook'] as const
-export type LogKind = (typeof LOG_KINDS)[number]
 
 export interface LogRecord {
   id: string
@@ -148,8 +144,6 @@ export interface McpKeyRecord {
   createdAt: number
   revokedAt: number | null
 }
-
-export type BreakerState = 'closed' | 'open' | 'half_open'
 
 export interface BreakerRecord {
   key: string

@@ -36,13 +36,9 @@ function newestMtime(path: string): number {
   return newest
 }
 
+/** The UI's sources: `web/`, and the `src/` modules it shares (schemas, the HTTP contract, templates). */
 function sourcesMtime(): number {
-  return Math.max(
-    newestMtime(join(root, 'web')),
-    newestMtime(join(root, 'src/connector')),
-    newestMtime(join(root, 'src/engine/issues.ts')),
-    newestMtime(join(root, 'src/auth/oauth2/settings.ts')),
-  )
+  return Math.max(newestMtime(join(root, 'web')), newestMtime(join(root, 'src')))
 }
 
 function fresh(): boolean {

@@ -1,26 +1,53 @@
 /**
- * The typed API client. The browser holds no key: requests carry the HttpOnly session cookie
- * (SPEC §6), and state-changing ones are sent from the UI's own origin.
+ * The typed API client, over the server's HTTP contract (`src/server/contract.ts`): each call
+ * names a route of the contract, which gives its method, its path, what it takes and what it
+ * answers. The browser holds no key: requests carry the HttpOnly session cookie, and
+ * state-changing ones are sent from the UI's own origin.
  */
-import type {
-  ApiErrorBody,
-  AuthTypeInfo,
-  BreakerView,
-  ConnectionStatus,
-  ConnectionView,
-  ConnectorDraft,
-  ConnectorView,
-  CreatedConnection,
-  CreatedMcpKey,
-  FieldIssue,
-  LogView,
-  McpKeyView,
-  Page,
-  RequestInput,
-  RequestOutcome,
-  TestOutcome,
-  TokenTestReport,
-} from './types.js'
+import type { z } from 'zod'
+import type { TokenRequestTest } from '../../src/auth/http-token.js'
+import type { requestInputSchema } from '../../src/connector/schema.js'
+import {
+  actions,
+  authTypes,
+  connections,
+  connectors,
+  logs,
+  mcpKeys,
+  requestOf,
+  ui,
+  type CallInput,
+  type ReplyOf,
+  type RouteSpec,
+} from '../../src/server/contract.js'
+import type { FieldIssue } from '../../src/errors.js'
+import type { Page } from '../../src/store/store.js'
+
+// What the API answers: the server's own types.
+export type { ConnectionStatus, Stage } from '../../src/connector/literals.js'
+export type { ConnectorInput, FieldDefinition } from '../../src/connector/schema.js'
+export type { ConnectionView } from '../../src/engine/connections.js'
+export type { CreatedConnection } from '../../src/engine/connection-flows.js'
+export type { BreakerView } from '../../src/engine/breakers.js'
+export type { ConnectorView } from '../../src/engine/connector-views.js'
+export type { LogView } from '../../src/engine/patchbay.js'
+export type { RequestOutcome } from '../../src/engine/envelope.js'
+export type { ActionOutcome, TestOutcome } from '../../src/server/contract.js'
+export type { CreatedMcpKey, McpKeyView } from '../../src/engine/mcp-keys.js'
+export type { FieldIssue, Page }
+
+/** The body of `POST /connections/:id/request`, as sent. */
+export type RequestInput = z.input<typeof requestInputSchema>
+
+/** A token test's answer, as the one auth type with a test request (`http_token`) reports it. */
+export type TokenTestReport = ReplyOf<typeof connectors.testToken> & Partial<TokenRequestTest>
+
+/** An error as the API words it; `network` and `http_<status>` when no API answered. */
+export interface ApiErrorBody {
+  code: string
+  message: string
+  details?: unknown
+}
 
 export class ApiError extends Error {
   readonly status: number
@@ -48,17 +75,16 @@ export class ApiError extends Error {
 /** Fired when the API answers 401: the session ended, so the app asks to sign in again. */
 export const UNAUTHORIZED_EVENT = 'patchbay:unauthorized'
 
-type Query = Record<string, string | number | undefined>
+/** A route's input, optional when it needs none. */
+type InputArgs<R extends RouteSpec> =
+  object extends CallInput<R> ? [input?: CallInput<R>] : [input: CallInput<R>]
 
-function withQuery(path: string, query?: Query): string {
-  const params = new URLSearchParams()
-  for (const [k, v] of Object.entries(query ?? {}))
-    if (v !== undefined && v !== '') params.set(k, String(v))
-  const s = params.toString()
-  return s ? `${path}?${s}` : path
-}
-
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** Calls a route of the contract and answers its reply; throws an `ApiError` otherwise. */
+export async function call<R extends RouteSpec>(
+  route: R,
+  ...[input]: InputArgs<R>
+): Promise<ReplyOf<R>> {
+  const { method, path, body } = requestOf(route, (input ?? {}) as CallInput<R>)
   let res: Response
   try {
     res = await fetch(path, {
@@ -76,7 +102,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
       message: `Patchbay did not answer (${(err as Error).message}); is the server running?`,
     })
   }
-  if (res.status === 204) return undefined as T
+  if (res.status === 204) return undefined as ReplyOf<R>
   const text = await res.text()
   let parsed: unknown = undefined
   try {
@@ -89,91 +115,64 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
       code: `http_${res.status}`,
       message: text.slice(0, 300) || `the server answered ${res.status}`,
     }
-    if (res.status === 401 && !path.startsWith('/ui/session'))
+    // The UI's own session routes answer 401 for no session or a wrong key: the sign-in form's
+    // business, not a session that ended.
+    if (res.status === 401 && route.path !== ui.check.path)
       window.dispatchEvent(new Event(UNAUTHORIZED_EVENT))
     throw new ApiError(res.status, error)
   }
-  return parsed as T
+  return parsed as ReplyOf<R>
 }
 
-const enc = encodeURIComponent
+type QueryOf<R extends RouteSpec> = CallInput<R> extends { query?: infer Q } ? Q : never
+type BodyOf<R extends RouteSpec> = CallInput<R> extends { body?: infer B } ? B : never
 
 export const api = {
   session: {
-    check: () => call<{ signedIn: boolean }>('GET', '/ui/session'),
-    signIn: (adminKey: string) =>
-      call<{ signedIn: boolean; expiresAt: string }>('POST', '/ui/session', { adminKey }),
-    signOut: () => call<void>('DELETE', '/ui/session'),
+    check: () => call(ui.check),
+    signIn: (adminKey: string) => call(ui.signIn, { body: { adminKey } }),
+    signOut: () => call(ui.signOut),
   },
   connectors: {
-    list: (query?: { limit?: number; cursor?: string }) =>
-      call<Page<ConnectorView>>('GET', withQuery('/api/v1/connectors', query)),
-    get: (id: string) => call<ConnectorView>('GET', `/api/v1/connectors/${enc(id)}`),
-    create: (input: unknown) => call<ConnectorView>('POST', '/api/v1/connectors', input),
-    update: (id: string, patch: Partial<ConnectorDraft> | Record<string, unknown>) =>
-      call<ConnectorView>('PATCH', `/api/v1/connectors/${enc(id)}`, patch),
-    ready: (id: string) => call<ConnectorView>('POST', `/api/v1/connectors/${enc(id)}/ready`),
-    testToken: (id: string, values: Record<string, unknown>) =>
-      call<TokenTestReport>('POST', `/api/v1/connectors/${enc(id)}/test-token`, { values }),
-    delete: (id: string) => call<void>('DELETE', `/api/v1/connectors/${enc(id)}`),
+    list: (query?: QueryOf<typeof connectors.list>) => call(connectors.list, { query }),
+    get: (id: string) => call(connectors.get, { params: { id } }),
+    create: (input: BodyOf<typeof connectors.create>) => call(connectors.create, { body: input }),
+    update: (id: string, patch: BodyOf<typeof connectors.update>) =>
+      call(connectors.update, { params: { id }, body: patch }),
+    ready: (id: string) => call(connectors.ready, { params: { id } }),
+    testToken: async (id: string, values: Record<string, unknown>): Promise<TokenTestReport> =>
+      call(connectors.testToken, { params: { id }, body: { values } }),
+    delete: (id: string) => call(connectors.delete, { params: { id } }),
+    /** The connection form's fields and browser flow for the values chosen so far. */
+    connectionForm: (id: string, values: Record<string, unknown>) =>
+      call(connectors.connectionForm, { params: { id }, body: { values } }),
   },
   connections: {
-    list: (query?: {
-      connector?: string
-      endUser?: string
-      status?: ConnectionStatus | ''
-      limit?: number
-      cursor?: string
-    }) => call<Page<ConnectionView>>('GET', withQuery('/api/v1/connections', query)),
-    get: (id: string) => call<ConnectionView>('GET', `/api/v1/connections/${enc(id)}`),
-    create: (input: {
-      connector: string
-      name?: string
-      endUser?: string
-      values: Record<string, unknown>
-      returnUrl?: string
-    }) => call<CreatedConnection>('POST', '/api/v1/connections', input),
-    delete: (id: string) => call<void>('DELETE', `/api/v1/connections/${enc(id)}`),
-    test: (id: string) => call<TestOutcome>('POST', `/api/v1/connections/${enc(id)}/test`),
-    refresh: (id: string) => call<ConnectionView>('POST', `/api/v1/connections/${enc(id)}/refresh`),
+    list: (query?: QueryOf<typeof connections.list>) => call(connections.list, { query }),
+    get: (id: string) => call(connections.get, { params: { id } }),
+    create: (input: BodyOf<typeof connections.create>) => call(connections.create, { body: input }),
+    delete: (id: string) => call(connections.delete, { params: { id } }),
+    test: (id: string) => call(connections.test, { params: { id } }),
+    refresh: (id: string) => call(connections.refresh, { params: { id } }),
     request: (id: string, input: RequestInput) =>
-      call<RequestOutcome>('POST', `/api/v1/connections/${enc(id)}/request`, input),
-    resetBreaker: (id: string) =>
-      call<BreakerView>('POST', `/api/v1/connections/${enc(id)}/breaker/reset`),
+      call(connections.request, { params: { id }, body: input }),
+    resetBreaker: (id: string) => call(connections.resetBreaker, { params: { id } }),
   },
   actions: {
-    run: (id: string, input: { connection: string; inputs: Record<string, unknown> }) =>
-      call<RequestOutcome>('POST', `/api/v1/actions/${enc(id)}/run`, input),
-    resetBreaker: (id: string) =>
-      call<BreakerView>('POST', `/api/v1/actions/${enc(id)}/breaker/reset`),
+    run: (id: string, input: BodyOf<typeof actions.run>) =>
+      call(actions.run, { params: { id }, body: input }),
+    resetBreaker: (id: string) => call(actions.resetBreaker, { params: { id } }),
   },
   logs: {
-    list: (query?: {
-      connector?: string
-      connection?: string
-      action?: string
-      mcpKey?: string
-      tool?: string
-      limit?: number
-      cursor?: string
-    }) => call<Page<LogView>>('GET', withQuery('/api/v1/logs', query)),
-  },
-  mcpKeys: {
-    list: (query?: { limit?: number; cursor?: string }) =>
-      call<Page<McpKeyView>>('GET', withQuery('/api/v1/mcp-keys', query)),
-    create: (input: {
-      name: string
-      endUser?: string
-      connections?: string[]
-      connectors?: string[]
-      actions?: string[]
-      httpRequest?: boolean
-    }) => call<CreatedMcpKey>('POST', '/api/v1/mcp-keys', input),
-    revoke: (id: string) => call<void>('DELETE', `/api/v1/mcp-keys/${enc(id)}`),
+    list: (query?: QueryOf<typeof logs.list>) => call(logs.list, { query }),
   },
   /** The auth types connectors may use, with what the builder draws their forms from. */
-  authTypes: () =>
-    call<{ items: AuthTypeInfo[] }>('GET', '/api/v1/auth-types').then((r) => r.items),
+  authTypes: () => call(authTypes.list).then((r) => r.items),
+  mcpKeys: {
+    list: (query?: QueryOf<typeof mcpKeys.list>) => call(mcpKeys.list, { query }),
+    create: (input: BodyOf<typeof mcpKeys.create>) => call(mcpKeys.create, { body: input }),
+    revoke: (id: string) => call(mcpKeys.revoke, { params: { id } }),
+  },
 }
 
 /** Every page of a list. */

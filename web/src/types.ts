@@ -1,12 +1,16 @@
 /**
- * What the API answers (SPEC §6). Inputs are typed by the shared zod schemas in `src/connector`.
+ * Types only the UI has: the shapes the builder edits. What the API takes and answers is typed by
+ * the server's contract and views, exported from `api.ts`.
  */
-import type { AuthTypeDescription } from '../../src/auth/presentation.js'
-import type { FieldDefinition } from '../../src/connector/schema.js'
+import type { z } from 'zod'
+import type { customActionSchema, FieldDefinition } from '../../src/connector/schema.js'
+import type { BreakerView } from '../../src/engine/breakers.js'
 
 export type { FieldDefinition }
+/** The builder's hints, as the auth schemes export them (`src/auth/presentation.ts`). */
 export type {
   AuthPresentation,
+  AuthTypeDescription as AuthTypeInfo,
   GroupHint,
   HintCondition,
   HintSet,
@@ -15,37 +19,13 @@ export type {
   Widget,
 } from '../../src/auth/presentation.js'
 
-/** `GET /api/v1/auth-types`: an auth type, its settings' JSON Schema and the builder's hints. */
-export type AuthTypeInfo = AuthTypeDescription
-
-export interface FieldIssue {
-  path: string
-  rule: string
-}
-
-export interface ApiErrorBody {
-  code: string
-  message: string
-  details?: unknown
-}
-
-export interface Page<T> {
-  items: T[]
-  nextCursor?: string
-}
-
-export interface BreakerView {
-  state: 'closed' | 'open' | 'half_open'
-  failures: number
-  retryAt: string | null
-}
-
 export type Obj = Record<string, unknown>
 
 export interface AuthSettings extends Obj {
   type: string
 }
 
+/** A saved action as the builder edits it: not yet saved ones have no id nor breaker. */
 export interface SavedAction {
   id?: string
   name: string
@@ -59,10 +39,8 @@ export interface SavedAction {
   breaker?: BreakerView
 }
 
-export interface CustomActionSettings {
-  enabled: boolean
-  help?: { learnMoreUrl?: string; learnMoreText?: string; body?: string }
-}
+/** `customAction` as the connector schema leaves it. */
+export type CustomActionSettings = z.output<typeof customActionSchema>
 
 /** A connector as the builder edits it: the definition without the server's own fields. */
 export interface ConnectorDraft {
@@ -78,119 +56,4 @@ export interface ConnectorDraft {
   actions: SavedAction[]
   breaker?: { threshold: number; cooldownSeconds: number }
   identity?: { method: string; path: string; valuePath: string }
-}
-
-export interface ConnectorView extends ConnectorDraft {
-  id: string
-  linkName: string
-  stage: 'draft' | 'ready'
-  missing: FieldIssue[]
-  connectionCount: number
-  /** The connector's fields and its auth type's (absent on older servers). */
-  connectionFields?: FieldDefinition[]
-  /** For auth types tested before `ready` (http_token): whether the current settings need a test. */
-  testRequired?: boolean
-  /** `code`: loaded from PATCHBAY_CONNECTORS_DIR; the API cannot change it. */
-  source?: 'code'
-  createdAt: string
-  updatedAt: string
-}
-
-export type ConnectionStatus = 'pending' | 'connected' | 'needs_reauth' | 'error'
-
-export interface ConnectionView {
-  id: string
-  connector: { id: string; linkName: string; name: string }
-  name: string
-  endUser: string | null
-  status: ConnectionStatus
-  statusMessage: string | null
-  identity: string | null
-  values: Obj
-  secretsSet: string[]
-  breaker?: BreakerView
-  expiresAt: string | null
-  refreshExpiresAt: string | null
-  createdAt: string
-  updatedAt: string
-}
-
-export interface CreatedConnection extends ConnectionView {
-  authorizeUrl?: string
-}
-
-export interface RequestOutcome {
-  status: number
-  headers: Record<string, string | string[]>
-  body: unknown
-  bodyEncoding?: 'base64'
-  refreshed: boolean
-  error?: { code: string; message: string }
-  action?: { id: string; name: string }
-}
-
-export interface TestOutcome {
-  ok: boolean
-  status: number | null
-  identity: string | null
-  message: string
-}
-
-export interface LogView {
-  id: string
-  time: string
-  connectorId: string | null
-  connectionId: string | null
-  actionId: string | null
-  kind: string
-  method: string | null
-  url: string | null
-  status: number | null
-  durationMs: number | null
-  refreshed: boolean
-  refreshOutcome: string | null
-  breakerState: string | null
-  error: string | null
-  detail: Obj | null
-  /** The MCP key and tool whose call made the entry (absent on older servers). */
-  mcpKeyId?: string | null
-  tool?: string | null
-}
-
-/** A scoped MCP key for an AI agent (docs/mcp.md); never the key itself. */
-export interface McpKeyView {
-  id: string
-  name: string
-  endUser: string | null
-  connections: string[] | null
-  connectors: string[] | null
-  actions: string[] | null
-  httpRequest: boolean
-  createdAt: string
-  revokedAt: string | null
-}
-
-export interface CreatedMcpKey extends McpKeyView {
-  /** Shown once: only its hash is stored. */
-  key: string
-}
-
-export interface RequestInput {
-  method: string
-  path?: string
-  url?: string
-  query?: Record<string, string>
-  headers?: Record<string, string>
-  body?: unknown
-}
-
-/** `POST /connectors/:id/test-token`: what the auth endpoint answered, secrets masked. */
-export interface TokenTestReport {
-  ok: boolean
-  status?: number
-  body?: unknown
-  tokenPath?: string
-  problem?: string
-  headerPreview?: string
-  token?: string
 }

@@ -8,10 +8,9 @@
 import type { Command } from 'commander'
 import { createPatchbay } from '../../index.js'
 import { createLogger } from '../../lib/logger.js'
+import { adminKeys } from '../../server/contract.js'
 import { expectOk, openClient, type Client } from '../client.js'
 import { createOutput, type Output } from '../output.js'
-
-const enc = encodeURIComponent
 
 async function withClient(
   cmd: Command,
@@ -35,7 +34,7 @@ export function registerAdminKeyCommands(program: Command): void {
     .description('create a named admin key (printed once: save it)')
     .action((name: string, _o, cmd: Command) =>
       withClient(cmd, async (client, out) => {
-        const created = await expectOk(client, 'POST', '/api/v1/admin-keys', { name })
+        const created = await expectOk(client, adminKeys.create, { body: { name } })
         out.print(created)
         out.line('Save the key now: it is not shown again (only its hash is stored).')
       }),
@@ -48,13 +47,9 @@ export function registerAdminKeyCommands(program: Command): void {
         const items: Record<string, unknown>[] = []
         let cursor: string | undefined
         do {
-          const page = await expectOk(
-            client,
-            'GET',
-            `/api/v1/admin-keys?limit=500${cursor ? `&cursor=${enc(cursor)}` : ''}`,
-          )
-          items.push(...(page.items as Record<string, unknown>[]))
-          cursor = page.nextCursor as string | undefined
+          const page = await expectOk(client, adminKeys.list, { query: { limit: 500, cursor } })
+          items.push(...(page.items as unknown as Record<string, unknown>[]))
+          cursor = page.nextCursor
         } while (cursor)
         out.table(items, ['id', 'name', 'createdAt', 'revokedAt'])
       }),
@@ -64,7 +59,7 @@ export function registerAdminKeyCommands(program: Command): void {
     .description('revoke a named admin key (refused from the next request on, in every server)')
     .action((id: string, _o, cmd: Command) =>
       withClient(cmd, async (client, out) => {
-        await expectOk(client, 'DELETE', `/api/v1/admin-keys/${enc(id)}`)
+        await expectOk(client, adminKeys.revoke, { params: { id } })
         if (out.json) out.print({ id, revoked: true })
         else out.line(`Revoked ${id}.`)
       }),

@@ -6,10 +6,9 @@
  * @module
  */
 import type { Command } from 'commander'
+import { connectSessions, endUsers as endUserRoutes } from '../../server/contract.js'
 import { CliError, expectOk, openClient, type Client } from '../client.js'
 import { createOutput, type Output } from '../output.js'
-
-const enc = encodeURIComponent
 
 function withClient(cmd: Command, run: (client: Client, out: Output) => Promise<void>) {
   const json = Boolean(cmd.optsWithGlobals<{ json?: boolean }>().json)
@@ -57,17 +56,19 @@ export function registerConnectCommands(program: Command): void {
     .option('--reconnect <connectionId>', 're-authorize this connection of the end user instead')
     .action((connectors: string[], opts: ConnectOptions, cmd: Command) =>
       withClient(cmd, async (client, out) => {
-        const session = await expectOk(client, 'POST', '/api/v1/connect-sessions', {
-          endUser: {
-            id: opts.endUser,
-            ...(opts.email ? { email: opts.email } : {}),
-            ...(opts.displayName ? { displayName: opts.displayName } : {}),
+        const session = await expectOk(client, connectSessions.create, {
+          body: {
+            endUser: {
+              id: opts.endUser,
+              ...(opts.email ? { email: opts.email } : {}),
+              ...(opts.displayName ? { displayName: opts.displayName } : {}),
+            },
+            connectors,
+            ...(opts.reconnect ? { reconnect: opts.reconnect } : {}),
+            ...(opts.returnUrl ? { returnUrl: opts.returnUrl } : {}),
+            ...(opts.allowedOrigin ? { allowedOrigin: opts.allowedOrigin } : {}),
+            ...(opts.expiresIn ? { expiresIn: parseDuration(opts.expiresIn) } : {}),
           },
-          connectors,
-          ...(opts.reconnect ? { reconnect: opts.reconnect } : {}),
-          ...(opts.returnUrl ? { returnUrl: opts.returnUrl } : {}),
-          ...(opts.allowedOrigin ? { allowedOrigin: opts.allowedOrigin } : {}),
-          ...(opts.expiresIn ? { expiresIn: parseDuration(opts.expiresIn) } : {}),
         })
         if (out.json) out.print(session)
         else {
@@ -86,7 +87,7 @@ export function registerConnectCommands(program: Command): void {
     .description('list live connect sessions')
     .action((_o, cmd: Command) =>
       withClient(cmd, async (client, out) => {
-        const page = await expectOk(client, 'GET', '/api/v1/connect-sessions')
+        const page = await expectOk(client, connectSessions.list)
         out.table(
           page.items.map((s: any) => ({
             id: s.id,
@@ -105,7 +106,7 @@ export function registerConnectCommands(program: Command): void {
     .description('end a connect session now')
     .action((id: string, _o, cmd: Command) =>
       withClient(cmd, async (client, out) => {
-        await expectOk(client, 'DELETE', `/api/v1/connect-sessions/${enc(id)}`)
+        await expectOk(client, connectSessions.delete, { params: { id } })
         out.print(out.json ? { ended: id } : `ended ${id}`)
       }),
     )
@@ -118,7 +119,7 @@ export function registerConnectCommands(program: Command): void {
     .description('list end users with their connections')
     .action((_o, cmd: Command) =>
       withClient(cmd, async (client, out) => {
-        const page = await expectOk(client, 'GET', '/api/v1/end-users?limit=500')
+        const page = await expectOk(client, endUserRoutes.list, { query: { limit: 500 } })
         if (out.json) return out.print(page)
         out.table(
           page.items.map((u: any) => ({
@@ -138,7 +139,7 @@ export function registerConnectCommands(program: Command): void {
     .description("delete (and revoke) all the end user's connections")
     .action((id: string, _o, cmd: Command) =>
       withClient(cmd, async (client, out) => {
-        await expectOk(client, 'DELETE', `/api/v1/end-users/${enc(id)}`)
+        await expectOk(client, endUserRoutes.delete, { params: { id } })
         out.print(out.json ? { deleted: id } : `deleted end user ${id} and their connections`)
       }),
     )

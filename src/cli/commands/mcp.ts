@@ -9,10 +9,9 @@ import type { Command } from 'commander'
 import { createPatchbay } from '../../index.js'
 import { createLogger } from '../../lib/logger.js'
 import { relayMcpStdio, serveMcpStdio, type RunningMcpStdio } from '../../mcp/stdio.js'
+import { mcpKeys } from '../../server/contract.js'
 import { CliError, expectOk, openClient, type Client } from '../client.js'
 import { createOutput, type Output } from '../output.js'
-
-const enc = encodeURIComponent
 
 function withClient(cmd: Command, run: (client: Client, out: Output) => Promise<void>) {
   const json = Boolean(cmd.optsWithGlobals<{ json?: boolean }>().json)
@@ -104,13 +103,15 @@ export function registerMcpCommands(program: Command, version: string): void {
     )
     .action((name: string, opts: CreateOptions, cmd: Command) =>
       withClient(cmd, async (client, out) => {
-        const created = await expectOk(client, 'POST', '/api/v1/mcp-keys', {
-          name,
-          ...(opts.endUser !== undefined ? { endUser: opts.endUser } : {}),
-          ...(opts.connection ? { connections: opts.connection } : {}),
-          ...(opts.connector ? { connectors: opts.connector } : {}),
-          ...(opts.action ? { actions: opts.action } : {}),
-          ...(opts.httpRequest ? { httpRequest: true } : {}),
+        const created = await expectOk(client, mcpKeys.create, {
+          body: {
+            name,
+            ...(opts.endUser !== undefined ? { endUser: opts.endUser } : {}),
+            ...(opts.connection ? { connections: opts.connection } : {}),
+            ...(opts.connector ? { connectors: opts.connector } : {}),
+            ...(opts.action ? { actions: opts.action } : {}),
+            ...(opts.httpRequest ? { httpRequest: true } : {}),
+          },
         })
         out.print(created)
         out.line(
@@ -126,13 +127,9 @@ export function registerMcpCommands(program: Command, version: string): void {
         const items: Record<string, unknown>[] = []
         let cursor: string | undefined
         do {
-          const page = await expectOk(
-            client,
-            'GET',
-            `/api/v1/mcp-keys?limit=500${cursor ? `&cursor=${enc(cursor)}` : ''}`,
-          )
-          items.push(...(page.items as Record<string, unknown>[]))
-          cursor = page.nextCursor as string | undefined
+          const page = await expectOk(client, mcpKeys.list, { query: { limit: 500, cursor } })
+          items.push(...(page.items as unknown as Record<string, unknown>[]))
+          cursor = page.nextCursor
         } while (cursor)
         out.table(items, [
           'id',
@@ -152,7 +149,7 @@ export function registerMcpCommands(program: Command, version: string): void {
     .description('revoke a scoped MCP key (refused from the next request on, in every process)')
     .action((id: string, _o, cmd: Command) =>
       withClient(cmd, async (client, out) => {
-        await expectOk(client, 'DELETE', `/api/v1/mcp-keys/${enc(id)}`)
+        await expectOk(client, mcpKeys.revoke, { params: { id } })
         if (out.json) out.print({ id, revoked: true })
         else out.line(`Revoked ${id}.`)
       }),

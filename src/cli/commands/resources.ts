@@ -5,6 +5,9 @@
  */
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
+import type { ConnectorInput } from '../../connector/schema.js'
+import type { ConnectionStatus } from '../../connector/literals.js'
+import { actions, connections, connectors, logs } from '../../server/contract.js'
 import { CliError, expectOk, openClient, type Client } from '../client.js'
 import { createOutput, type Output } from '../output.js'
 
@@ -43,7 +46,6 @@ function pairs(list: string[] = [], flag: string): Record<string, unknown> {
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v]
-const enc = encodeURIComponent
 
 function readJsonFile(file: string): unknown {
   let text: string
@@ -70,8 +72,11 @@ export function registerResourceCommands(program: Command): void {
     .option('--ready', 'mark it ready right away')
     .action((opts: { file: string; ready?: boolean }, cmd: Command) =>
       withClient(cmd, async (client, out) => {
-        let c = await expectOk(client, 'POST', '/api/v1/connectors', readJsonFile(opts.file))
-        if (opts.ready) c = await expectOk(client, 'POST', `/api/v1/connectors/${enc(c.id)}/ready`)
+        let c = await expectOk(client, connectors.create, {
+          // The file as it is: the server checks it.
+          body: readJsonFile(opts.file) as ConnectorInput,
+        })
+        if (opts.ready) c = await expectOk(client, connectors.ready, { params: { id: c.id } })
         out.print(
           out.json
             ? c
@@ -84,7 +89,7 @@ export function registerResourceCommands(program: Command): void {
     .description('list connectors')
     .action((_o, cmd: Command) =>
       withClient(cmd, async (client, out) => {
-        const page = await expectOk(client, 'GET', '/api/v1/connectors?limit=500')
+        const page = await expectOk(client, connectors.list, { query: { limit: 500 } })
         out.table(
           page.items.map((c: any) => ({
             id: c.id,
@@ -103,7 +108,7 @@ export function registerResourceCommands(program: Command): void {
     .description('show a connector (secrets masked)')
     .action((id: string, _o, cmd: Command) =>
       withClient(cmd, async (client, out) =>
-        out.print(await expectOk(client, 'GET', `/api/v1/connectors/${enc(id)}`)),
+        out.print(await expectOk(client, connectors.get, { params: { id } })),
       ),
     )
   connector
@@ -111,7 +116,7 @@ export function registerResourceCommands(program: Command): void {
     .description('move a draft connector to ready')
     .action((id: string, _o, cmd: Command) =>
       withClient(cmd, async (client, out) => {
-        const c = await expectOk(client, 'POST', `/api/v1/connectors/${enc(id)}/ready`)
+        const c = await expectOk(client, connectors.ready, { params: { id } })
         out.print(out.json ? c : { id: c.id, name: c.name, stage: c.stage })
       }),
     )
@@ -123,8 +128,9 @@ export function registerResourceCommands(program: Command): void {
     .option('-v, --value <key=value>', 'a connection field the request uses (repeatable)', collect)
     .action((id: string, opts: { value?: string[] }, cmd: Command) =>
       withClient(cmd, async (client, out) => {
-        const res = await expectOk(client, 'POST', `/api/v1/connectors/${enc(id)}/test-token`, {
-          values: pairs(opts.value, '--value'),
+        const res = await expectOk(client, connectors.testToken, {
+          params: { id },
+          body: { values: pairs(opts.value, '--value') },
         })
         if (out.json) out.print(res)
         else {
@@ -141,7 +147,7 @@ export function registerResourceCommands(program: Command): void {
     .description('delete a connector that has no connections')
     .action((id: string, _o, cmd: Command) =>
       withClient(cmd, async (client, out) => {
-        await expectOk(client, 'DELETE', `/api/v1/connectors/${enc(id)}`)
+        await expectOk(client, connectors.delete, { params: { id } })
         out.print(out.json ? { deleted: id } : `deleted ${id}`)
       }),
     )
@@ -179,7 +185,7 @@ export function registerResourceCommands(program: Command): void {
             ...(opts.endUser ? { endUser: opts.endUser } : {}),
             values: pairs(opts.value, '--value'),
           }
-          let c = await expectOk(client, 'POST', '/api/v1/connections', body)
+          let c = await expectOk(client, connections.create, { body })
           if (c.status === 'pending') {
             out.line(`Open this URL in a browser to authorize:\n\n  ${c.authorizeUrl}\n`)
             if (opts.wait && client.mode === 'local') {
@@ -191,7 +197,7 @@ export function registerResourceCommands(program: Command): void {
               out.line('Waiting for the authorization to finish…')
               while (c.status === 'pending' && Date.now() < deadline) {
                 await new Promise((r) => setTimeout(r, 1000))
-                c = await expectOk(client, 'GET', `/api/v1/connections/${enc(c.id)}`)
+                c = await expectOk(client, connections.get, { params: { id: c.id } })
               }
             }
           }
@@ -217,11 +223,15 @@ export function registerResourceCommands(program: Command): void {
     .option('--status <status>', 'pending, connected, needs_reauth or error')
     .action((opts: { connector?: string; endUser?: string; status?: string }, cmd: Command) =>
       withClient(cmd, async (client, out) => {
-        const q = new URLSearchParams({ limit: '500' })
-        if (opts.connector) q.set('connector', opts.connector)
-        if (opts.endUser) q.set('endUser', opts.endUser)
-        if (opts.status) q.set('status', opts.status)
-        const page = await expectOk(client, 'GET', `/api/v1/connections?${q}`)
+        const page = await expectOk(client, connections.list, {
+          query: {
+            limit: 500,
+            connector: opts.connector,
+            endUser: opts.endUser,
+            // As typed: the server names the statuses it takes.
+            status: opts.status as ConnectionStatus | undefined,
+          },
+        })
         out.table(
           page.items.map((c: any) => ({
             id: c.id,
@@ -235,19 +245,19 @@ export function registerResourceCommands(program: Command): void {
         )
       }),
     )
-  for (const [verb, method, suffix, description] of [
-    ['show', 'GET', '', 'show a connection (never a secret)'],
-    ['test', 'POST', '/test', 'test a connection'],
-    ['refresh', 'POST', '/refresh', 'refresh a connection’s credentials now'],
+  for (const [verb, route, description] of [
+    ['show', connections.get, 'show a connection (never a secret)'],
+    ['test', connections.test, 'test a connection'],
+    ['refresh', connections.refresh, 'refresh a connection’s credentials now'],
   ] as const) {
     connection
       .command(`${verb} <id>`)
       .description(description)
       .action((id: string, _o, cmd: Command) =>
         withClient(cmd, async (client, out) => {
-          const res = await expectOk(client, method, `/api/v1/connections/${enc(id)}${suffix}`)
+          const res = await expectOk(client, route, { params: { id } })
           out.print(res)
-          if (verb === 'test' && !res.ok) process.exitCode = 1
+          if (verb === 'test' && 'ok' in res && !res.ok) process.exitCode = 1
         }),
       )
   }
@@ -256,7 +266,7 @@ export function registerResourceCommands(program: Command): void {
     .description('delete a connection (revoking its tokens where the provider allows)')
     .action((id: string, _o, cmd: Command) =>
       withClient(cmd, async (client, out) => {
-        await expectOk(client, 'DELETE', `/api/v1/connections/${enc(id)}`)
+        await expectOk(client, connections.delete, { params: { id } })
         out.print(out.json ? { deleted: id } : `deleted ${id}`)
       }),
     )
@@ -297,18 +307,16 @@ export function registerResourceCommands(program: Command): void {
           }
           const target = /^https?:\/\//i.test(path) ? { url: path } : { path }
           const query = pairs(opts.query, '--query') as Record<string, string>
-          const res = await expectOk(
-            client,
-            'POST',
-            `/api/v1/connections/${enc(connectionId)}/request`,
-            {
+          const res = await expectOk(client, connections.request, {
+            params: { id: connectionId },
+            body: {
               method,
               ...target,
               ...(Object.keys(query).length ? { query } : {}),
               ...(Object.keys(headers).length ? { headers } : {}),
               ...(body === undefined ? {} : { body }),
             },
-          )
+          })
           if (out.json) return out.print(res)
           out.line(
             `HTTP ${res.status}${res.refreshed ? ' (credentials refreshed)' : ''}${res.error ? ` — ${res.error.message}` : ''}`,
@@ -326,9 +334,9 @@ export function registerResourceCommands(program: Command): void {
     .option('-i, --input <key=value>', 'an input (repeatable)', collect)
     .action((actionId: string, opts: { connection: string; input?: string[] }, cmd: Command) =>
       withClient(cmd, async (client, out) => {
-        const res = await expectOk(client, 'POST', `/api/v1/actions/${enc(actionId)}/run`, {
-          connection: opts.connection,
-          inputs: pairs(opts.input, '--input'),
+        const res = await expectOk(client, actions.run, {
+          params: { id: actionId },
+          body: { connection: opts.connection, inputs: pairs(opts.input, '--input') },
         })
         if (out.json) return out.print(res)
         out.line(
@@ -352,10 +360,10 @@ export function registerResourceCommands(program: Command): void {
         cmd: Command,
       ) =>
         withClient(cmd, async (client, out) => {
-          const q = new URLSearchParams({ limit: opts.limit })
-          for (const k of ['connection', 'action', 'connector'] as const)
-            if (opts[k]) q.set(k, opts[k])
-          const page = await expectOk(client, 'GET', `/api/v1/logs?${q}`)
+          const { connection, action, connector } = opts
+          const page = await expectOk(client, logs.list, {
+            query: { limit: opts.limit, connection, action, connector },
+          })
           out.table(
             page.items.map((l: any) => ({
               time: l.time,

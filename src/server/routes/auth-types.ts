@@ -1,16 +1,14 @@
 /**
- * `GET /api/v1/auth-types`: the auth types connectors made through the API may use, each with
+ * What `GET /api/v1/auth-types` answers: the auth types connectors made through the API may use, each with
  * the JSON Schema of its settings and the hints the connector builder draws its form from
  * (`src/auth/presentation.ts`). Read from the registry, so a type added there shows up here and
  * in the builder with nothing else to change.
  *
  * @module
  */
-import { Hono } from 'hono'
 import { z } from 'zod'
 import type { AuthTypeDescription, JsonSchema } from '../../auth/presentation.js'
 import type { AuthRegistry } from '../../auth/scheme.js'
-import type { Patchbay } from '../../engine/patchbay.js'
 
 /** Every type of the registry but those of code connectors (`ownedBy`), in registry order. */
 export function describeAuthTypes(registry: AuthRegistry): AuthTypeDescription[] {
@@ -32,12 +30,4 @@ export function describeAuthTypes(registry: AuthRegistry): AuthTypeDescription[]
       },
     ]
   })
-}
-
-export function authTypeRoutes(pb: Patchbay): Hono {
-  const api = new Hono()
-  // The registry does not change once the engine is created.
-  let items: AuthTypeDescription[] | undefined
-  api.get('/auth-types', (c) => c.json({ items: (items ??= describeAuthTypes(pb.registry)) }))
-  return api
 }

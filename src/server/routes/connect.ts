@@ -6,27 +6,24 @@
  */
 import { Hono } from 'hono'
 import type { Patchbay } from '../../engine/patchbay.js'
-import { queryOf, readJson } from '../http.js'
+import { bind } from '../bind.js'
+import { API_BASE, connectSessions, endUsers } from '../contract.js'
 
 export function connectSessionRoutes(pb: Patchbay): Hono {
   const api = new Hono()
 
-  api.post('/connect-sessions', async (c) =>
-    c.json(await pb.connectSessions.create(await readJson(c)), 201),
-  )
-  api.get('/connect-sessions', async (c) => c.json(await pb.connectSessions.list()))
-  api.delete('/connect-sessions/:id', async (c) => {
-    await pb.connectSessions.delete(c.req.param('id'))
-    return c.body(null, 204)
+  bind(api, API_BASE, connectSessions, {
+    create: ({ body }) => pb.connectSessions.create(body),
+    list: () => pb.connectSessions.list(),
+    delete: ({ params }) => pb.connectSessions.delete(params.id),
   })
 
-  api.get('/end-users', async (c) =>
-    c.json(await pb.endUsers.list(queryOf(c, ['limit', 'cursor']))),
-  )
-  api.get('/end-users/:id', async (c) => c.json(await pb.endUsers.get(c.req.param('id'))))
-  api.delete('/end-users/:id', async (c) => {
-    await pb.endUsers.delete(c.req.param('id'))
-    return c.body(null, 204)
+  bind(api, API_BASE, endUsers, {
+    list: ({ query }) => pb.endUsers.list(query),
+    get: ({ params }) => pb.endUsers.get(params.id),
+    delete: async ({ params }) => {
+      await pb.endUsers.delete(params.id)
+    },
   })
 
   return api

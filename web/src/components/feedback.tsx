@@ -2,8 +2,7 @@
  * Loading, error and empty states, badges, and small formatters.
  */
 import type { ReactNode } from 'react'
-import { errorText } from '../api.js'
-import type { BreakerView, ConnectionStatus } from '../types.js'
+import { errorText, type BreakerView, type ConnectionStatus, type Stage } from '../api.js'
 
 export function Loading({ what = 'Loading' }: { what?: string }) {
   return (
@@ -44,7 +43,7 @@ export function EmptyState({ title, children }: { title: string; children?: Reac
   )
 }
 
-export function StageBadge({ stage }: { stage: 'draft' | 'ready' }) {
+export function StageBadge({ stage }: { stage: Stage }) {
   return <span className={`badge badge-${stage}`}>{stage === 'ready' ? 'Ready' : 'Draft'}</span>
 }
 

@@ -2,7 +2,8 @@
  * A form rendered from field definitions (SPEC §2 field types): a connection's fields, or a saved
  * action's inputs. Password inputs are never prefilled; object fields form a collapsed group.
  */
-import type { FieldDefinition, Obj } from '../types.js'
+import type { FieldDefinition } from '../../../src/connector/schema.js'
+import type { Obj } from '../types.js'
 import { Checkbox, CheckboxGroup, Select, TextInput } from './form.js'
 
 export function fieldLabel(f: FieldDefinition): string {

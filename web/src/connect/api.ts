@@ -3,54 +3,27 @@
  * survives the trip to the provider and back, and leaves the address bar at once), sent in the
  * `X-Patchbay-Connect-Session` header to `/connect/api/*`, the only routes it opens.
  */
-import type { FieldDefinition, FieldIssue, Obj } from '../types.js'
+import {
+  CONNECT_SESSION_HEADER,
+  connectApi,
+  requestOf,
+  type CallInput,
+  type ReplyOf,
+  type RouteSpec,
+} from '../../../src/server/contract.js'
+import type { FieldIssue } from '../../../src/errors.js'
+import type { Obj } from '../types.js'
+
+// What the connect routes answer: the server's own types, by the names this page uses.
+export type {
+  ConnectPageConnection as PageConnection,
+  ConnectPageConnector as PageConnector,
+  ConnectPageResult as PageResult,
+  ConnectPageSession as PageSession,
+} from '../../../src/engine/connect-page.js'
+export type Brand = ReplyOf<typeof connectApi.session>['brand']
 
 const STORAGE_KEY = 'patchbay:connect-session'
-export const SESSION_HEADER = 'X-Patchbay-Connect-Session'
-
-export interface PageConnector {
-  id: string
-  linkName: string
-  name: string
-  description: string | null
-  logo: string | null
-  fields: FieldDefinition[]
-  browser: boolean
-}
-
-export type ConnectionStatus = 'pending' | 'connected' | 'needs_reauth' | 'error'
-
-export interface PageConnection {
-  id: string
-  name: string
-  status: ConnectionStatus
-  statusMessage: string | null
-  connector: { id: string; name: string }
-  authorizeUrl?: string
-}
-
-export interface Brand {
-  name: string | null
-  logoUrl: string | null
-}
-
-export interface PageSession {
-  id: string
-  expiresAt: string
-  endUser: { id: string; displayName: string | null }
-  allowedOrigin: string | null
-  returnUrl: string | null
-  brand: Brand
-  connectors: PageConnector[]
-  reconnect: (PageConnection & { fields: FieldDefinition[]; browser: boolean }) | null
-}
-
-export interface PageResult {
-  connection: PageConnection
-  allowedOrigin: string | null
-  returnUrl: string | null
-  brand: Brand
-}
 
 export class ConnectError extends Error {
   constructor(
@@ -90,15 +63,16 @@ export function takeToken(): string | null {
 }
 
 export function createConnectApi(token: string) {
-  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async function call<R extends RouteSpec>(route: R, input: CallInput<R>): Promise<ReplyOf<R>> {
+    const { method, path, body } = requestOf(route, input)
     let res: Response
     try {
-      res = await fetch(`/connect/api${path}`, {
+      res = await fetch(path, {
         method,
         credentials: 'omit',
         headers: {
           accept: 'application/json',
-          [SESSION_HEADER]: token,
+          [CONNECT_SESSION_HEADER]: token,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -128,20 +102,16 @@ export function createConnectApi(token: string) {
         error?.details,
       )
     }
-    return parsed as T
+    return parsed as ReplyOf<R>
   }
 
   return {
-    session: () => call<PageSession>('GET', '/session'),
+    session: () => call(connectApi.session, {}),
     fields: (connector: string, values: Obj) =>
-      call<PageConnector>('POST', '/fields', { connector, values }),
+      call(connectApi.fields, { body: { connector, values } }),
     connect: (connector: string | undefined, values: Obj) =>
-      call<PageConnection>('POST', '/connections', {
-        ...(connector ? { connector } : {}),
-        values,
-      }),
-    result: (connectionId: string) =>
-      call<PageResult>('GET', `/connections/${encodeURIComponent(connectionId)}`),
+      call(connectApi.connect, { body: { ...(connector ? { connector } : {}), values } }),
+    result: (connectionId: string) => call(connectApi.result, { params: { id: connectionId } }),
   }
 }
 

@@ -11,7 +11,8 @@ import {
   initialValues,
   issuesByField,
 } from '../components/field-inputs.js'
-import type { FieldDefinition, Obj } from '../types.js'
+import type { FieldDefinition } from '../../../src/connector/schema.js'
+import type { Obj } from '../types.js'
 import {
   ConnectError,
   createConnectApi,

@@ -3,7 +3,8 @@
  * `multi` connector the form narrows them to the selected option, computing the option type's
  * own fields the way its scheme does (SPEC §3, "connection values").
  */
-import type { ConnectorView, FieldDefinition, Obj } from '../types.js'
+import type { Obj } from '../types.js'
+import type { ConnectorView, FieldDefinition } from '../api.js'
 
 /** A type's connection fields from its settings, as `src/auth/*` answers them. */
 export function schemeFields(type: string, s: Obj): FieldDefinition[] | undefined {

@@ -5,7 +5,8 @@
 import { connectorBaseShape, connectorInputSchema } from '../../../src/connector/schema.js'
 import { deriveLinkName, NAME_MAX } from '../../../src/connector/rules.js'
 import { toFieldIssues } from '../../../src/engine/issues.js'
-import type { AuthSettings, ConnectorDraft, ConnectorView, FieldIssue, Obj } from '../types.js'
+import type { AuthSettings, ConnectorDraft, Obj } from '../types.js'
+import type { ConnectorView, FieldIssue } from '../api.js'
 
 export { deriveLinkName, NAME_MAX }
 

@@ -4,15 +4,8 @@
  * whether a condition holds, and the rules of a row checked in the API's words.
  */
 import type { Path } from './paths.js'
-import type {
-  FieldIssue,
-  HintCondition,
-  HintSet,
-  JsonSchema,
-  Obj,
-  SettingHint,
-  Widget,
-} from '../types.js'
+import type { FieldIssue } from '../api.js'
+import type { HintCondition, HintSet, JsonSchema, Obj, SettingHint, Widget } from '../types.js'
 
 /** A `Widget`, or what the schema implies without one: a tri-state boolean, a nested object. */
 export type Editor = Widget | 'tri' | 'object'

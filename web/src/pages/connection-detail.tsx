@@ -3,7 +3,7 @@
  * breaker; test, refresh, reconnect, delete.
  */
 import { useEffect, useState } from 'react'
-import { api, errorText } from '../api.js'
+import { api, errorText, type LogView, type TestOutcome } from '../api.js'
 import { useConfirm } from '../components/dialog.js'
 import {
   BreakerState,
@@ -16,7 +16,6 @@ import {
 import { useToast } from '../components/toast.js'
 import { useAsync } from '../lib/use-async.js'
 import { Link, navigate } from '../router.js'
-import type { LogView, TestOutcome } from '../types.js'
 
 function Value({ value }: { value: unknown }) {
   if (value === null || value === undefined) return <span className="muted">—</span>

@@ -3,7 +3,14 @@
  * browser flows, an "Authorize" step at the provider that comes back to the connection.
  */
 import { useEffect, useState, type FormEvent } from 'react'
-import { api, ApiError, errorText, listAll } from '../api.js'
+import {
+  api,
+  ApiError,
+  errorText,
+  listAll,
+  type ConnectionView,
+  type CreatedConnection,
+} from '../api.js'
 import { EmptyState, ErrorBox, Loading } from '../components/feedback.js'
 import {
   cleanValues,
@@ -16,7 +23,7 @@ import { useToast } from '../components/toast.js'
 import { formFields, usesBrowser } from '../lib/connection-fields.js'
 import { useAsync } from '../lib/use-async.js'
 import { Link, navigate, useLocation } from '../router.js'
-import type { ConnectionView, CreatedConnection, Obj } from '../types.js'
+import type { Obj } from '../types.js'
 
 export function NewConnectionPage() {
   const { search } = useLocation()

@@ -2,7 +2,8 @@
  * Connections: filter by connector, end user and status; add one.
  */
 import { useEffect, useState } from 'react'
-import { api, listAll } from '../api.js'
+import { CONNECTION_STATUSES } from '../../../src/connector/literals.js'
+import { api, listAll, type ConnectionStatus } from '../api.js'
 import {
   EmptyState,
   ErrorBox,
@@ -14,14 +15,10 @@ import {
 import { Select, TextInput } from '../components/form.js'
 import { useAsync } from '../lib/use-async.js'
 import { Link, navigate, useLocation } from '../router.js'
-import type { ConnectionStatus } from '../types.js'
 
 const STATUSES: [string, string][] = [
   ['', 'Any status'],
-  ['connected', 'connected'],
-  ['pending', 'pending'],
-  ['needs_reauth', 'needs_reauth'],
-  ['error', 'error'],
+  ...CONNECTION_STATUSES.map((s): [string, string] => [s, s]),
 ]
 
 export function ConnectionsPage() {

@@ -2,7 +2,7 @@
  * Connectors: logo, name, stage, auth type, connection count; search; new; import; export.
  */
 import { useEffect, useRef, useState } from 'react'
-import { api, errorText, listAll } from '../api.js'
+import { api, errorText, listAll, type ConnectorInput, type ConnectorView } from '../api.js'
 import { AuthTypeName } from '../components/auth-type-name.js'
 import { EmptyState, ErrorBox, Loading, StageBadge } from '../components/feedback.js'
 import { TextInput } from '../components/form.js'
@@ -11,7 +11,6 @@ import { exportOf } from '../lib/definition.js'
 import { downloadJson } from '../lib/download.js'
 import { useAsync } from '../lib/use-async.js'
 import { Link, navigate } from '../router.js'
-import type { ConnectorView } from '../types.js'
 
 export function Logo({ connector, size = 'small' }: { connector: ConnectorView; size?: string }) {
   return connector.logo ? (
@@ -42,7 +41,8 @@ export function ConnectorsPage() {
       return
     }
     try {
-      const created = await api.connectors.create(parsed)
+      // The file as it is: the server checks it.
+      const created = await api.connectors.create(parsed as ConnectorInput)
       notify(`Imported “${created.name}” as a draft`)
       navigate(`/connectors/${encodeURIComponent(created.id)}`)
     } catch (err) {

@@ -3,7 +3,18 @@
  * history, save it as an action, copy it as curl through /proxy, and run saved actions.
  */
 import { useEffect, useMemo, useState, type FormEvent } from 'react'
-import { api, ApiError, errorText, listAll } from '../api.js'
+import { HTTP_METHODS } from '../../../src/connector/literals.js'
+import { proxy } from '../../../src/server/contract.js'
+import {
+  api,
+  ApiError,
+  errorText,
+  listAll,
+  type ConnectionView,
+  type ConnectorView,
+  type RequestInput,
+  type RequestOutcome,
+} from '../api.js'
 import { Modal } from '../components/dialog.js'
 import {
   BreakerState,
@@ -18,18 +29,11 @@ import { Select, TextArea, TextInput } from '../components/form.js'
 import { JsonView } from '../components/json-view.js'
 import { KeyValueEditor } from '../components/kv-editor.js'
 import { useToast } from '../components/toast.js'
+import { resolvedUrl } from '../lib/resolved-url.js'
 import { useAsync } from '../lib/use-async.js'
 import { Link, navigate, useLocation } from '../router.js'
-import type {
-  ConnectionView,
-  ConnectorView,
-  Obj,
-  RequestInput,
-  RequestOutcome,
-  SavedAction,
-} from '../types.js'
+import type { CustomActionSettings, Obj, SavedAction } from '../types.js'
 
-const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const
 const HISTORY_MAX = 25
 
 interface Draft {
@@ -70,31 +74,6 @@ function writeHistory(connectionId: string, entries: HistoryEntry[]): void {
   }
 }
 
-/** The URL a request will go to: the base URL's templates filled with the connection's values. */
-export function resolvedUrl(
-  connector: ConnectorView | undefined,
-  connection: ConnectionView | undefined,
-  path: string,
-  query: Record<string, string> | undefined,
-): string {
-  if (!connector) return path
-  const base = connector.baseUrl.replace(/\{\{\s*([\w.]+)\s*\}\}/g, (m, key: string) => {
-    const v = connection?.values[key]
-    return v === undefined || v === null || typeof v === 'object'
-      ? m
-      : encodeURIComponent(String(v))
-  })
-  try {
-    const b = new URL(base)
-    if (!b.pathname.endsWith('/')) b.pathname += '/'
-    const url = /^https?:\/\//i.test(path) ? new URL(path) : new URL(path.replace(/^\/+/, ''), b)
-    for (const [k, v] of Object.entries(query ?? {})) url.searchParams.append(k, v)
-    return decodeURI(url.href)
-  } catch {
-    return base + path
-  }
-}
-
 function bodyOf(d: Draft): unknown {
   if (d.method === 'GET' || d.method === 'HEAD' || d.body.trim() === '') return undefined
   try {
@@ -126,7 +105,9 @@ const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 /** The same call through the transparent proxy; the admin key stays a placeholder. */
 export function curlOf(connectionId: string, d: Draft): string {
   const url = new URL(
-    `/proxy/${encodeURIComponent(connectionId)}/${d.path.replace(/^\/+/, '')}`,
+    proxy.forward.path
+      .replace(':id', encodeURIComponent(connectionId))
+      .replace('*', () => d.path.replace(/^\/+/, '')),
     window.location.origin,
   )
   for (const [k, v] of Object.entries(d.query ?? {})) url.searchParams.append(k, v)
@@ -245,6 +226,8 @@ export function ConsolePage() {
   if (!connections.data) return <Loading what="Loading connections" />
 
   const c = connector.data
+  // Checked by the connector schema when saved; the view types it as any object.
+  const help = (c?.customAction as CustomActionSettings | undefined)?.help
   return (
     <>
       <h1>Action console</h1>
@@ -295,18 +278,12 @@ export function ConsolePage() {
               .
             </p>
           ) : null}
-          {c?.customAction.help?.body || c?.customAction.help?.learnMoreUrl ? (
+          {help?.body || help?.learnMoreUrl ? (
             <div className="help-box">
-              {c.customAction.help.body ? (
-                <p className="pre-line">{c.customAction.help.body}</p>
-              ) : null}
-              {c.customAction.help.learnMoreUrl ? (
-                <a
-                  href={c.customAction.help.learnMoreUrl}
-                  target="_blank"
-                  rel="noreferrer noopener"
-                >
-                  {c.customAction.help.learnMoreText || 'Learn more'}
+              {help.body ? <p className="pre-line">{help.body}</p> : null}
+              {help.learnMoreUrl ? (
+                <a href={help.learnMoreUrl} target="_blank" rel="noreferrer noopener">
+                  {help.learnMoreText || 'Learn more'}
                 </a>
               ) : null}
             </div>
@@ -319,7 +296,7 @@ export function ConsolePage() {
                   label="Method"
                   value={draft.method}
                   onChange={(method) => setDraft({ ...draft, method })}
-                  options={METHODS.map((m) => [m, m] as const)}
+                  options={HTTP_METHODS.map((m) => [m, m] as const)}
                 />
                 <TextInput
                   label="Path"

@@ -4,13 +4,13 @@
  * the MCP key and tool of an agent's call (docs/mcp.md).
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
-import { api, listAll } from '../api.js'
+import { api, listAll, type LogView } from '../api.js'
 import { Modal } from '../components/dialog.js'
 import { EmptyState, ErrorBox, formatTime, HttpStatus, Loading } from '../components/feedback.js'
 import { Checkbox, Select, TextInput } from '../components/form.js'
 import { useAsync } from '../lib/use-async.js'
 import { navigate, useLocation } from '../router.js'
-import type { LogView, Obj } from '../types.js'
+import type { Obj } from '../types.js'
 
 const PAGE = 50
 const FOLLOW_MS = 2000

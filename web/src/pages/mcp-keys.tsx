@@ -11,7 +11,7 @@ import { Checkbox, CheckboxGroup, Select, TextInput } from '../components/form.j
 import { useToast } from '../components/toast.js'
 import { useAsync } from '../lib/use-async.js'
 import { Link } from '../router.js'
-import type { CreatedMcpKey, FieldIssue, McpKeyView } from '../types.js'
+import type { CreatedMcpKey, FieldIssue, McpKeyView } from '../api.js'
 
 type Scope = 'endUser' | 'connections'
 

@@ -3,6 +3,7 @@
  * headers and a body with {{input.x}} templates, and typed inputs.
  */
 import { useEffect, useState } from 'react'
+import { HTTP_METHODS } from '../../../../src/connector/literals.js'
 import { api, errorText } from '../../api.js'
 import { TextArea } from '../../components/form.js'
 import { BreakerState } from '../../components/feedback.js'
@@ -11,9 +12,7 @@ import type { SavedAction } from '../../types.js'
 import { BBool, BKeyValue, BSelect, BText, BTextArea, useBuilder } from './context.js'
 import { FieldsEditor } from './fields-editor.js'
 
-const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'].map(
-  (m) => [m, m] as const,
-)
+const METHODS = HTTP_METHODS.map((m) => [m, m] as const)
 
 export function CustomActionSection({ onChanged }: { onChanged: () => void }) {
   const b = useBuilder()

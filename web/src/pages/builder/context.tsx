@@ -7,7 +7,8 @@ import { Checkbox, Select, TextArea, TextInput } from '../../components/form.js'
 import { KeyValueEditor } from '../../components/kv-editor.js'
 import { getIn, pathKey, type Path } from '../../lib/paths.js'
 import { MASK } from '../../lib/definition.js'
-import type { AuthTypeInfo, ConnectorDraft, ConnectorView } from '../../types.js'
+import type { AuthTypeInfo, ConnectorDraft } from '../../types.js'
+import type { ConnectorView } from '../../api.js'
 
 export interface Builder {
   draft: ConnectorDraft

@@ -4,7 +4,7 @@
  */
 import { FIELD_TYPES } from '../../../../src/connector/schema.js'
 import { getIn, type Path } from '../../lib/paths.js'
-import type { FieldDefinition } from '../../types.js'
+import type { FieldDefinition } from '../../api.js'
 import { BBool, BSelect, BText, useBuilder } from './context.js'
 
 const TYPE_TEXT: Record<(typeof FIELD_TYPES)[number], string> = {

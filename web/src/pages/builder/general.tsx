@@ -3,13 +3,12 @@
  * URL, allowed origins, identity and breaker settings.
  */
 import { useRef, useState } from 'react'
+import { HTTP_METHODS } from '../../../../src/connector/literals.js'
 import { useToast } from '../../components/toast.js'
 import { checkGeneral } from '../../lib/definition.js'
 import { BList, BNumber, BSelect, BText, useBuilder } from './context.js'
 
-const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'].map(
-  (m) => [m, m] as const,
-)
+const METHODS = HTTP_METHODS.map((m) => [m, m] as const)
 
 export function GeneralSection({ linkNameEdited }: { linkNameEdited: boolean }) {
   const b = useBuilder()

@@ -3,7 +3,7 @@
  * actions and JSON, one draft shared by all of them, saved with the API's own validation.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
-import { api, ApiError, errorText } from '../../api.js'
+import { api, ApiError, errorText, type ConnectorView, type FieldIssue } from '../../api.js'
 import { useConfirm } from '../../components/dialog.js'
 import { ErrorBox, Loading, StageBadge } from '../../components/feedback.js'
 import { Tabs, type TabSpec } from '../../components/tabs.js'
@@ -26,7 +26,7 @@ import {
 import { downloadJson } from '../../lib/download.js'
 import { pathKey, setIn, type Path } from '../../lib/paths.js'
 import { Link, navigate, useLocation } from '../../router.js'
-import type { AuthTypeInfo, ConnectorDraft, ConnectorView, FieldIssue } from '../../types.js'
+import type { AuthTypeInfo, ConnectorDraft } from '../../types.js'
 import { CustomActionSection } from './actions.js'
 import { BuilderContext, type Builder } from './context.js'
 import { FieldsEditor } from './fields-editor.js'

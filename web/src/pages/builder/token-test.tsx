@@ -6,10 +6,10 @@
  * is marked ready only once its current settings passed.
  */
 import { useState, type FormEvent } from 'react'
-import { api, errorText } from '../../api.js'
+import { api, errorText, type TokenTestReport } from '../../api.js'
 import { cleanValues, FieldInputs } from '../../components/field-inputs.js'
 import { HttpStatus } from '../../components/feedback.js'
-import type { AuthTypeInfo, Obj, TokenTestReport } from '../../types.js'
+import type { AuthTypeInfo, Obj } from '../../types.js'
 import { useBuilder } from './context.js'
 
 /** Every scalar in a JSON value with its dotted path (`data.token`, `items.0.id`). */
