@@ -7,7 +7,13 @@ import {
   postgresTestUrl,
   testSchemaName,
 } from '../../../test/helpers/postgres.js'
-import { connectionRecord, connectorRecord, describeStoreContract } from '../store.case.js'
+import {
+  attemptOutcome,
+  connectionRecord,
+  connectorRecord,
+  describeStoreContract,
+  webhookEvent,
+} from '../store.case.js'
 import type { Store } from '../store.js'
 import { advisoryLockId } from './lock.js'
 import { POSTGRES_MIGRATIONS } from './migrations.js'
@@ -169,5 +175,82 @@ describe.skipIf(!url)('PostgreSQL store across processes (one pool per process)'
     // The cut holder still finishes its work, and its store keeps working.
     await expect(holder).resolves.toBe('done')
     await expect(a.withLock('refresh:z', 1000, async () => 'again')).resolves.toBe('again')
+  })
+
+  it('hands each webhook event to one claimer, one event of a connection at a time, in order', async () => {
+    await a.insertConnector(connectorRecord({ id: 'cn_x' }))
+    const expected = new Map<string, string[]>()
+    for (let c = 0; c < 8; c++) {
+      const id = `co_${c}`
+      const events = Array.from({ length: 4 }, () => webhookEvent(id, { connectorId: 'cn_x' }))
+      await a.insertConnection(connectionRecord('cn_x', { id }), events)
+      expected.set(
+        id,
+        events.map((e) => e.id),
+      )
+    }
+    const delivered = new Map<string, string[]>()
+    const inFlight = new Set<string>()
+    let together = 0
+    let total = 0
+    const deliverer = async (store: Store, owner: string) => {
+      const deadline = Date.now() + 20_000
+      while (total < 32) {
+        if (Date.now() > deadline) throw new Error(`${owner} timed out at ${total} of 32`)
+        const claimed = await store.claimWebhookEvents({
+          owner,
+          now: Date.now(),
+          leaseMs: 60_000,
+          limit: 3,
+        })
+        await Promise.all(
+          claimed.map(async (e) => {
+            if (inFlight.has(e.connectionId)) together++
+            inFlight.add(e.connectionId)
+            await new Promise((r) => setImmediate(r))
+            delivered.set(e.connectionId, [...(delivered.get(e.connectionId) ?? []), e.id])
+            inFlight.delete(e.connectionId)
+            total++
+            expect(
+              await store.settleWebhookEvent(e.id, owner, attemptOutcome('delivered', Date.now())),
+            ).toBe(true)
+          }),
+        )
+        if (claimed.length === 0) await new Promise((r) => setTimeout(r, 2))
+      }
+    }
+    await Promise.all([
+      deliverer(a, 'a1'),
+      deliverer(b, 'b1'),
+      deliverer(a, 'a2'),
+      deliverer(b, 'b2'),
+    ])
+    expect(together).toBe(0)
+    expect(new Map([...delivered].sort())).toEqual(new Map([...expected].sort()))
+  })
+
+  it('skips, never waits for, webhook events another transaction holds', async () => {
+    await a.insertConnector(connectorRecord({ id: 'cn_x' }))
+    const held = webhookEvent('co_held', { connectorId: 'cn_x' })
+    const free = webhookEvent('co_free', { connectorId: 'cn_x' })
+    await a.insertConnection(connectionRecord('cn_x', { id: 'co_held' }), [held])
+    await a.insertConnection(connectionRecord('cn_x', { id: 'co_free' }), [free])
+    await admin.query('BEGIN')
+    try {
+      await admin.query(
+        `SELECT * FROM "${schema}".webhook_events WHERE connection_id = 'co_held' FOR UPDATE`,
+      )
+      const claimed = await b.claimWebhookEvents({
+        owner: 'b',
+        now: Date.now(),
+        leaseMs: 60_000,
+        limit: 10,
+      })
+      expect(claimed.map((e) => e.id)).toEqual([free.id])
+    } finally {
+      await admin.query('ROLLBACK')
+    }
+    const later = await b.claimWebhookEvents({ owner: 'b', now: Date.now(), leaseMs: 1, limit: 10 })
+    expect(later.map((e) => e.id)).toEqual([held.id])
   })
 })
