@@ -45,6 +45,7 @@ export const ERROR_CODES = [
   'connect_session.invalid',
   'connect_session.expired',
   'connect_session.forbidden',
+  'secret_key.mismatch',
   'internal',
 ] as const
 

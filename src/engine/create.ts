@@ -15,7 +15,13 @@ import { createLogger } from '../lib/logger.js'
 import { createMetrics } from '../lib/metrics.js'
 import { createGuardedAgent } from '../lib/network.js'
 import { createPipeline } from '../pipeline/index.js'
-import { createKeyring, createSecretBox, staticKeyring } from '../store/crypto.js'
+import {
+  createKeyring,
+  createSecretBox,
+  staticKeyring,
+  type Keyring,
+  type SecretBox,
+} from '../store/crypto.js'
 import { openStore } from '../store/open.js'
 import type { PageQuery } from '../store/store.js'
 import { createActionService } from './actions.js'
@@ -39,6 +45,7 @@ import { createEngineEvents } from './events.js'
 import { createExecutor } from './executor.js'
 import { createIdentityProbe } from './identity.js'
 import { toFieldIssues } from './issues.js'
+import { keyCheckProblem, verifySecretKey } from './key-check.js'
 import { createLogWriter } from './log-writer.js'
 import type { Patchbay, PatchbayOptions, PageInput } from './patchbay.js'
 import { createRefresher } from './refresher.js'
@@ -75,10 +82,19 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
       databaseSchema: env.PATCHBAY_DATABASE_SCHEMA,
     }))
   // Key files are re-read when `patchbay secrets rotate` replaces them (crypto.ts).
-  const keyring = options.secretKeys
-    ? staticKeyring(options.secretKeys)
-    : createKeyring(dataDir, env)
-  const box = createSecretBox(keyring)
+  let keyring: Keyring
+  let box: SecretBox
+  try {
+    keyring = options.secretKeys ? staticKeyring(options.secretKeys) : createKeyring(dataDir, env)
+    box = createSecretBox(keyring)
+    // Before anything is sealed or opened: a process with another key than the database's
+    // refuses to start rather than fail every call (key-check.ts).
+    await verifySecretKey({ store, box, keyring, dataDir })
+  } catch (err) {
+    if (!options.store) await store.close()
+    throw err
+  }
+  const keyCheck = { store, box, keyring, dataDir }
   const allowPrivate =
     options.allowPrivateNetwork ?? /^(1|true|yes)$/i.test(env.PATCHBAY_ALLOW_PRIVATE_NETWORK ?? '')
   const allowEndpoints = new Set(options.allowEndpoints ?? [])
@@ -157,6 +173,16 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
       logRetentionDays: options.logRetentionDays ?? Number(env.PATCHBAY_LOG_RETENTION_DAYS ?? 30),
     },
   )
+
+  async function readiness(): Promise<{ ready: boolean; reason?: string }> {
+    let reason: string | undefined
+    try {
+      reason = await keyCheckProblem(keyCheck)
+    } catch {
+      return { ready: false, reason: 'the database does not answer' }
+    }
+    return reason === undefined ? { ready: true } : { ready: false, reason }
+  }
 
   return {
     dataDir,
@@ -238,13 +264,9 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
     },
     metrics: ctx.metrics,
     logger,
+    readiness,
     async ready() {
-      try {
-        await store.getMeta('ready_probe')
-        return true
-      } catch {
-        return false
-      }
+      return (await readiness()).ready
     },
     allowEndpoint(endpoint) {
       allowEndpoints.add(endpoint)

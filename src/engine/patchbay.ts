@@ -179,7 +179,12 @@ export interface Patchbay {
   seedOnce(name: string): Promise<boolean>
   metrics: Metrics
   logger: Logger
-  /** Ready when the store answers. */
+  /**
+   * Ready when the store answers and this process's secret key opens what it holds (a process
+   * left on an old key after a rotation is not); `reason` says why not.
+   */
+  readiness(): Promise<{ ready: boolean; reason?: string }>
+  /** `readiness().ready`. */
   ready(): Promise<boolean>
   /** Allows one more exact `address:port` (the server adds its own, for the demo API). */
   allowEndpoint(endpoint: string): void

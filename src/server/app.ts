@@ -55,11 +55,12 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
   })
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
-  app.get('/readyz', async (c) =>
-    (await pb.ready())
+  app.get('/readyz', async (c) => {
+    const { ready, reason } = await pb.readiness()
+    return ready
       ? c.json({ status: 'ready' })
-      : c.json({ status: 'unavailable', reason: 'the database does not answer' }, 503),
-  )
+      : c.json({ status: 'unavailable', reason: reason ?? 'not ready' }, 503)
+  })
   app.get('/metrics', async (c) =>
     c.body(await pb.metrics.registry.metrics(), 200, {
       'content-type': pb.metrics.registry.contentType,
