@@ -45,6 +45,8 @@ export const ERROR_CODES = [
   'connect_session.invalid',
   'connect_session.expired',
   'connect_session.forbidden',
+  'webhook_event.not_found',
+  'webhook_event.not_dead',
   'secret_key.mismatch',
   'internal',
 ] as const

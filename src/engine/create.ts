@@ -52,7 +52,14 @@ import { createRefresher } from './refresher.js'
 import { createRequestService } from './requests.js'
 import { rotateSecrets } from './rotation.js'
 import { createUiSessions } from './ui-sessions.js'
-import { checkWebhookOptions, createWebhookSender, webhookOptionsFromEnv } from './webhooks.js'
+import {
+  checkWebhookOptions,
+  createWebhookDeliverer,
+  createWebhookEvents,
+  webhookOptionsFromEnv,
+  WEBHOOK_TIMEOUT_MS,
+  type WebhookDeliverer,
+} from './webhooks.js'
 
 function pageQuery(q: PageInput): PageQuery {
   const parsed = listQuerySchema.safeParse({ limit: q.limit, cursor: q.cursor })
@@ -102,6 +109,20 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
   const timeoutMs = options.timeoutMs ?? 30_000
   const logger = options.logger ?? createLogger(env)
   const now = Date.now
+  const log = createLogWriter(store, logger, now)
+  const deliverer: WebhookDeliverer | undefined = webhook
+    ? createWebhookDeliverer(
+        {
+          store,
+          // Receivers are asked to answer quickly; a shorter timeout also bounds the claim lease.
+          http: createHttpClient({ dispatcher, timeoutMs: WEBHOOK_TIMEOUT_MS }),
+          log,
+          logger,
+          now,
+        },
+        webhook,
+      )
+    : undefined
 
   const ctx: EngineContext = {
     store,
@@ -113,10 +134,12 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
     timeoutMs,
     metrics: createMetrics({ defaultMetrics: options.defaultMetrics ?? false }),
     logger,
-    events: createEngineEvents((err) =>
-      logger.error({ err }, 'a connection event listener failed'),
-    ),
-    log: createLogWriter(store, logger, now),
+    events: createEngineEvents({
+      enabled: deliverer !== undefined,
+      now,
+      written: () => deliverer?.wake(),
+    }),
+    log,
   }
 
   const breakers = createBreakers(store)
@@ -147,10 +170,7 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
   const endUsers = createEndUserService(store, connections, sessions)
   const admin = createAdminKeys(store, dataDir, env)
   const uiSessions = createUiSessions(store, admin, now, options.uiSessionSeconds ?? 12 * 60 * 60)
-  const webhooks = webhook
-    ? createWebhookSender({ http: ctx.http, log: ctx.log, logger, now }, webhook)
-    : undefined
-  if (webhooks) ctx.events.on((event) => webhooks.send(event))
+  const webhookEvents = createWebhookEvents(store, now, deliverer)
 
   for (const c of code) {
     try {
@@ -165,6 +185,8 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
     }
   }
 
+  // Events left in the outbox (by this process before a restart, or by others) go out now.
+  deliverer?.wake()
   const background = startBackground(
     { store, refresher, secretBox, logger, now },
     {
@@ -250,7 +272,12 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
       get: endUsers.get,
       delete: endUsers.delete,
     },
-    webhooks: { idle: () => webhooks?.idle() ?? Promise.resolve() },
+    webhooks: { idle: () => deliverer?.idle() ?? Promise.resolve() },
+    webhookEvents: {
+      list: (filter = {}) => webhookEvents.list({ ...filter, ...pageQuery(filter) }),
+      get: webhookEvents.get,
+      retry: webhookEvents.retry,
+    },
     secrets: {
       rotate: (rotateOptions) => rotateSecrets({ store, keyring, box, dataDir }, rotateOptions),
     },
@@ -273,7 +300,7 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
     },
     async close() {
       background.stop()
-      await webhooks?.close()
+      await deliverer?.close()
       await ctx.log.close()
       if (!options.dispatcher) await (dispatcher as { close?: () => Promise<void> }).close?.()
       if (!options.store) await store.close()

@@ -22,7 +22,7 @@ import type { RequestOutcome } from './envelope.js'
 import type { ProxyRequest, ProxyResponse, TestOutcome } from './requests.js'
 import type { RotateOptions, RotationResult } from './rotation.js'
 import type { UiSessions } from './ui-sessions.js'
-import type { WebhookOptions } from './webhooks.js'
+import type { WebhookEventView, WebhookEvents, WebhookOptions } from './webhooks.js'
 
 export interface PatchbayOptions {
   /** The data folder (`PATCHBAY_DATA_DIR`, default `./.patchbay`): SQLite database and key files. */
@@ -164,8 +164,17 @@ export interface Patchbay {
     delete: EndUserService['delete']
   }
   webhooks: {
-    /** Resolves when no delivery is in flight or waiting for a retry. */
+    /** Resolves when no webhook event is pending in the outbox and none is in flight here. */
     idle(): Promise<void>
+  }
+  /** The webhook outbox: events pending, delivered and dead-lettered, and retrying dead ones. */
+  webhookEvents: {
+    list(
+      filter?: PageInput & { status?: string; connection?: string },
+    ): Promise<Page<WebhookEventView>>
+    get: WebhookEvents['get']
+    /** Sends a dead-lettered event again (same event id); `webhook_event.not_dead` otherwise. */
+    retry: WebhookEvents['retry']
   }
   secrets: {
     /** Re-seals every secret under a new key while servers run; `patchbay secrets rotate`. */

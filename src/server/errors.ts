@@ -45,6 +45,8 @@ export const STATUS_OF: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413 | 50
   'connect_session.invalid': 401,
   'connect_session.expired': 401,
   'connect_session.forbidden': 403,
+  'webhook_event.not_found': 404,
+  'webhook_event.not_dead': 409,
   'secret_key.mismatch': 503,
   internal: 500,
 }

@@ -339,6 +339,41 @@ export function buildOpenApi(registry: AuthRegistry, version: string): Json {
           responses: { '204': { description: 'Deleted' }, ...errors },
         },
       },
+      '/webhook-events': {
+        get: {
+          summary: 'Webhook events in the outbox, newest first (pending, delivered, dead-lettered)',
+          parameters: [
+            ...page,
+            {
+              name: 'status',
+              in: 'query',
+              schema: { type: 'string', enum: ['pending', 'delivered', 'dead'] },
+            },
+            { name: 'connection', in: 'query', schema: { type: 'string' } },
+          ],
+          responses: {
+            '200': list(
+              'A page of { id, type, connectionId, connectorId, endUser, status, attempts, createdAt, nextAttemptAt, lastAttemptAt, lastStatus, lastError, deliveredAt, deadAt }',
+            ),
+            ...errors,
+          },
+        },
+      },
+      '/webhook-events/{id}': {
+        parameters: [idParam('id')],
+        get: {
+          summary: 'Read a webhook event',
+          responses: { '200': ok('The event'), ...errors },
+        },
+      },
+      '/webhook-events/{id}/retry': {
+        parameters: [idParam('id')],
+        post: {
+          summary:
+            'Send a dead-lettered webhook event again: pending, due now, its tries counted afresh (same event id)',
+          responses: { '200': ok('The event, pending'), ...errors },
+        },
+      },
       '/openapi.json': {
         get: { summary: 'This document', security: [], responses: { '200': ok('OpenAPI 3') } },
       },

@@ -10,6 +10,7 @@ import type { ConnectionStatus } from '../../store/store.js'
 import { queryOf, readJson } from '../http.js'
 import { adminKeyRoutes } from './admin.js'
 import { connectSessionRoutes } from './connect.js'
+import { webhookEventRoutes } from './webhook-events.js'
 
 const STATUSES = ['pending', 'connected', 'needs_reauth', 'error']
 
@@ -87,6 +88,7 @@ export function apiRoutes(pb: Patchbay): Hono {
 
   api.route('/', adminKeyRoutes(pb))
   api.route('/', connectSessionRoutes(pb))
+  api.route('/', webhookEventRoutes(pb))
 
   return api
 }
