@@ -17,6 +17,8 @@ import type {
   RequestOutcome,
   TestOutcome,
   TokenTestReport,
+  WebhookEventStatus,
+  WebhookEventView,
 } from './types.js'
 
 export class ApiError extends Error {
@@ -152,6 +154,16 @@ export const api = {
       limit?: number
       cursor?: string
     }) => call<Page<LogView>>('GET', withQuery('/api/v1/logs', query)),
+  },
+  webhookEvents: {
+    list: (query?: {
+      status?: WebhookEventStatus
+      connection?: string
+      limit?: number
+      cursor?: string
+    }) => call<Page<WebhookEventView>>('GET', withQuery('/api/v1/webhook-events', query)),
+    retry: (id: string) =>
+      call<WebhookEventView>('POST', `/api/v1/webhook-events/${enc(id)}/retry`),
   },
   /** The auth types this server registers, read from its OpenAPI document. */
   async authTypes(): Promise<string[]> {

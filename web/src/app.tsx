@@ -14,6 +14,7 @@ import { ConnectorsPage } from './pages/connectors.js'
 import { ConsolePage } from './pages/console.js'
 import { LogsPage } from './pages/logs.js'
 import { SignInPage } from './pages/sign-in.js'
+import { WebhooksPage } from './pages/webhooks.js'
 import { Link, match, navigate, RouterProvider, useLocation } from './router.js'
 
 type Session = 'checking' | 'in' | 'out' | { error: unknown }
@@ -23,6 +24,7 @@ const NAV: [path: string, label: string][] = [
   ['/connections', 'Connections'],
   ['/console', 'Console'],
   ['/logs', 'Logs'],
+  ['/webhooks', 'Webhooks'],
 ]
 
 function Page() {
@@ -39,6 +41,7 @@ function Page() {
     return <ConnectionDetailPage key={m.id} id={m.id!} />
   if (match('/console', pathname)) return <ConsolePage />
   if (match('/logs', pathname)) return <LogsPage />
+  if (match('/webhooks', pathname)) return <WebhooksPage />
   return (
     <div>
       <h1>Page not found</h1>

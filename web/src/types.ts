@@ -141,6 +141,26 @@ export interface LogView {
   detail: Obj | null
 }
 
+export type WebhookEventStatus = 'pending' | 'delivered' | 'dead'
+
+/** A connection event in the webhook outbox (`GET /api/v1/webhook-events`). */
+export interface WebhookEventView {
+  id: string
+  type: string
+  connectionId: string
+  connectorId: string
+  endUser: string | null
+  status: WebhookEventStatus
+  attempts: number
+  createdAt: string
+  nextAttemptAt: string | null
+  lastAttemptAt: string | null
+  lastStatus: number | null
+  lastError: string | null
+  deliveredAt: string | null
+  deadAt: string | null
+}
+
 export interface RequestInput {
   method: string
   path?: string
