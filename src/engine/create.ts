@@ -28,7 +28,7 @@ import { createActionService } from './actions.js'
 import { createAdminKeys } from './admin.js'
 import { createAuthBinder } from './auth-binding.js'
 import { createAuthTest } from './auth-test.js'
-import { startBackground } from './background.js'
+import { checkLogRetentionDays, startBackground } from './background.js'
 import { createBreakers } from './breakers.js'
 import { loadCodeConnectors, upsertCodeConnector } from './code-connectors.js'
 import { createConnectPage } from './connect-page.js'
@@ -74,6 +74,9 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
   const webhook =
     options.webhook === false ? undefined : (options.webhook ?? webhookOptionsFromEnv(env))
   if (webhook) checkWebhookOptions(webhook)
+  const logRetentionDays = checkLogRetentionDays(
+    options.logRetentionDays ?? env.PATCHBAY_LOG_RETENTION_DAYS,
+  )
   // Code connectors first: their auth types join the registry, read lazily by their schemes.
   const connectorsDir = options.connectorsDir ?? env.PATCHBAY_CONNECTORS_DIR
   const code = connectorsDir ? await loadCodeConnectors(connectorsDir, () => registry) : []
@@ -192,7 +195,7 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
     {
       refreshIntervalMs: options.refreshIntervalMs ?? 30_000,
       purgeIntervalMs: options.purgeIntervalMs ?? 10 * 60_000,
-      logRetentionDays: options.logRetentionDays ?? Number(env.PATCHBAY_LOG_RETENTION_DAYS ?? 30),
+      logRetentionDays,
     },
   )
 

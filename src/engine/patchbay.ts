@@ -48,7 +48,10 @@ export interface PatchbayOptions {
   refreshIntervalMs?: number
   /** How often expired sessions and old logs are purged, ms (default 10 minutes; 0 = off). */
   purgeIntervalMs?: number
-  /** Logs older than this many days are purged (`PATCHBAY_LOG_RETENTION_DAYS`, default 30; 0 keeps all). */
+  /**
+   * Logs older than this many days are purged (`PATCHBAY_LOG_RETENTION_DAYS`, default 30; 0 keeps
+   * all): a whole number from 0 to 36500, else `createPatchbay` throws naming the setting.
+   */
   logRetentionDays?: number
   /** Structured logs (default: pino at `PATCHBAY_LOG_LEVEL`, JSON on stdout). */
   logger?: Logger
