@@ -48,6 +48,9 @@ export const ERROR_CODES = [
   'connect_session.expired',
   'connect_session.forbidden',
   'mcp_key.not_found',
+  'webhook_event.not_found',
+  'webhook_event.not_dead',
+  'secret_key.mismatch',
   'internal',
 ] as const
 

@@ -50,7 +50,7 @@ describe('the library and restarts', () => {
     }
   })
 
-  it('cannot read secrets under another key, and says which setting to check', async () => {
+  it('refuses to open secrets sealed under another key, and says which setting to check', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'pb-lib-'))
     const a = await createPatchbay({
       dataDir,
@@ -69,16 +69,27 @@ describe('the library and restarts', () => {
       values: { token: 'persisted-token' },
     })
     await a.close()
-    const b = await createPatchbay({
+    // It would start and fail every call; it refuses to start instead.
+    const err = await createPatchbay({
       dataDir,
       refreshIntervalMs: 0,
       env: { PATCHBAY_SECRET_KEY: Buffer.alloc(32, 2).toString('base64') },
+    }).catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'secret_key.mismatch' })
+    expect(String((err as Error).message)).toMatch(/from PATCHBAY_SECRET_KEY/)
+    // The right key still opens everything.
+    const again = await createPatchbay({
+      dataDir,
+      refreshIntervalMs: 0,
+      allowPrivateNetwork: true,
+      env: { PATCHBAY_SECRET_KEY: Buffer.alloc(32, 1).toString('base64') },
     })
     try {
-      const err = await b.connections.request(conn.id, { path: 'x' }).catch((e: unknown) => e)
-      expect(String((err as Error).message)).toMatch(/PATCHBAY_SECRET_KEY/)
+      expect(await again.connections.request(conn.id, { path: 'x' })).toMatchObject({
+        status: 200,
+      })
     } finally {
-      await b.close()
+      await again.close()
     }
   })
 

@@ -8,7 +8,12 @@
  */
 import { z } from 'zod'
 import { connectionInputSchema, listQuerySchema, storable } from './schema.js'
-import { CONNECTION_STATUSES, isConnectionStatus, type ConnectionStatus } from './literals.js'
+import {
+  CONNECTION_STATUSES,
+  WEBHOOK_EVENT_STATUSES,
+  isConnectionStatus,
+  type ConnectionStatus,
+} from './literals.js'
 
 /** 30 minutes by default, at most 24 hours (SPEC §8). */
 export const DEFAULT_SESSION_SECONDS = 30 * 60
@@ -120,6 +125,12 @@ export const logListQuerySchema = listQuerySchema.extend({
   mcpKey: z.string().optional(),
   /** The MCP tool that made the calls. */
   tool: z.string().optional(),
+})
+
+/** `GET /api/v1/webhook-events` */
+export const webhookEventListQuerySchema = listQuerySchema.extend({
+  status: z.enum(WEBHOOK_EVENT_STATUSES).optional(),
+  connection: z.string().optional(),
 })
 
 /** `POST /ui/session`: the admin key, traded for the UI's session cookie. */

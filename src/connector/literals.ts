@@ -6,7 +6,7 @@
  * @module
  */
 
-/** A connector's lifecycle stage: `draft` → `ready`, never back (SPEC §2). */
+/** A connector's lifecycle stage: `draft` → `ready`, never back (`docs/concepts.md`). */
 export const CONNECTOR_STAGES = ['draft', 'ready'] as const
 export type Stage = (typeof CONNECTOR_STAGES)[number]
 
@@ -25,6 +25,14 @@ export type HttpMethod = (typeof HTTP_METHODS)[number]
 /** What a log entry records. */
 export const LOG_KINDS = ['request', 'refresh', 'revoke', 'connect', 'webhook'] as const
 export type LogKind = (typeof LOG_KINDS)[number]
+
+/**
+ * A webhook event's state in the outbox. `pending`: waiting for (or between) attempts;
+ * `delivered`: a 2xx answered it; `dead`: the last attempt failed (dead-lettered), until someone
+ * retries it.
+ */
+export const WEBHOOK_EVENT_STATUSES = ['pending', 'delivered', 'dead'] as const
+export type WebhookEventStatus = (typeof WEBHOOK_EVENT_STATUSES)[number]
 
 export function isConnectionStatus(value: unknown): value is ConnectionStatus {
   return (CONNECTION_STATUSES as readonly unknown[]).includes(value)

@@ -1,11 +1,12 @@
 /**
  * What the engine does with no request to answer: keeping connections whose refresh token would
- * lapse alive (refreshed before `REFRESH_AT` of its lifetime), and purging expired sessions,
- * states and old logs in small batches. Each runs on its own timer, unref'd, and never overlaps
- * itself.
+ * lapse alive (refreshed before `REFRESH_AT` of its lifetime), and purging expired UI and connect
+ * sessions, OAuth states, logs past their retention and delivered webhook events in small
+ * batches. Each runs on its own timer, unref'd, and never overlaps itself.
  *
  * @module
  */
+import { PatchbayError } from '../errors.js'
 import type { Logger } from '../lib/logger.js'
 import type { Store } from '../store/store.js'
 import type { ConnectionSecretBox } from './connection-secrets.js'
@@ -19,6 +20,30 @@ export interface BackgroundOptions {
   purgeIntervalMs: number
   /** Logs older than this go, days; 0 keeps them forever. */
   logRetentionDays: number
+  /** Delivered webhook events are kept this long after delivery, ms. Default 7 days. */
+  deliveredEventRetentionMs?: number
+}
+
+/** The longest retention `PATCHBAY_LOG_RETENTION_DAYS` takes (100 years); 0 means forever. */
+const MAX_RETENTION_DAYS = 36_500
+export const DEFAULT_LOG_RETENTION_DAYS = 30
+export const DELIVERED_EVENT_RETENTION_MS = 7 * 86_400_000
+
+/**
+ * `PATCHBAY_LOG_RETENTION_DAYS` (or `logRetentionDays`): a whole number of days, 0 to keep logs
+ * forever; default 30. Anything else stops the start with an error naming the setting.
+ */
+export function checkLogRetentionDays(value: string | number | undefined): number {
+  if (value === undefined || (typeof value === 'string' && value.trim() === ''))
+    return DEFAULT_LOG_RETENTION_DAYS
+  const days = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : NaN
+  if (Number.isSafeInteger(days) && days >= 0 && days <= MAX_RETENTION_DAYS) return days
+  const rule = `must be a whole number of days from 0 to ${MAX_RETENTION_DAYS} (0 keeps logs forever)`
+  throw new PatchbayError(
+    'input.invalid',
+    `"PATCHBAY_LOG_RETENTION_DAYS" ${rule}; got ${JSON.stringify(String(value))}`,
+    { details: [{ path: 'PATCHBAY_LOG_RETENTION_DAYS', rule }] },
+  )
 }
 
 export interface Background {
@@ -67,10 +92,13 @@ export function startBackground(
     const now = deps.now()
     const logsBefore =
       options.logRetentionDays > 0 ? now - options.logRetentionDays * 86_400_000 : undefined
+    const deliveredEventsBefore =
+      now - (options.deliveredEventRetentionMs ?? DELIVERED_EVENT_RETENTION_MS)
     for (;;) {
       const counts = await store.purge({
         now,
         logsBefore,
+        deliveredEventsBefore,
         sessionGraceMs: SESSION_GRACE_MS,
         batch: PURGE_BATCH,
       })

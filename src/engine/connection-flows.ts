@@ -2,8 +2,8 @@
  * Authorizing connections: creating one (connected at once, or pending on a browser flow),
  * finishing a browser flow from its callback, and re-authorizing an existing connection in place
  * (keeping its id). All three go through one core — connect with the scheme, seal, then write the
- * credentials or the flow's state — and emit their event: `connection.created`,
- * `connection.reconnected` or `connection.failed`.
+ * credentials or the flow's state — and record their event with the write that makes it true
+ * (`events.ts`): `connection.created`, `connection.reconnected` or `connection.failed`.
  *
  * A flow's `state` is bound to the connection (and the connect session, when one started it),
  * consumed once, and expires in 10 minutes.
@@ -141,18 +141,6 @@ export function createConnectionFlows(
 ): ConnectionFlows {
   const { store } = ctx
 
-  const emit = (
-    type: ConnectionEventType,
-    record: Pick<ConnectionRecord, 'id' | 'connectorId' | 'endUser'>,
-  ) =>
-    ctx.events.emit({
-      type,
-      connectionId: record.id,
-      connectorId: record.connectorId,
-      endUser: record.endUser,
-      at: ctx.now(),
-    })
-
   /** The scheme's `connect`, its errors naming the connector and holding no secret. */
   async function connect(
     loaded: LoadedConnector,
@@ -190,20 +178,31 @@ export function createConnectionFlows(
     })
   }
 
-  /** Replaces the credentials in one compare-and-set write; `connection.flow_failed` if it lost. */
+  /**
+   * Replaces the credentials in one compare-and-set write, with the `event` it causes;
+   * `connection.flow_failed` if it lost.
+   */
   async function writeCredentials(
     record: ConnectionRecord,
     secrets: ConnectionSecrets,
     what: string,
+    event: ConnectionEventType,
   ): Promise<ConnectionRecord> {
     const c = secrets.credentials
-    const version = await store.updateCredentials(record.id, record.credentialsVersion, {
-      secrets: secretBox.seal(record.id, secrets),
-      expiresAt: c.expiresAt ?? null,
-      refreshExpiresAt: c.refreshExpiresAt ?? null,
-      status: 'connected',
-      statusMessage: null,
-    })
+    const version = await ctx.events.recording(event, record, (events) =>
+      store.updateCredentials(
+        record.id,
+        record.credentialsVersion,
+        {
+          secrets: secretBox.seal(record.id, secrets),
+          expiresAt: c.expiresAt ?? null,
+          refreshExpiresAt: c.refreshExpiresAt ?? null,
+          status: 'connected',
+          statusMessage: null,
+        },
+        events,
+      ),
+    )
     if (version === undefined)
       throw new PatchbayError(
         'connection.flow_failed',
@@ -262,8 +261,8 @@ export function createConnectionFlows(
         record,
         { values: result.secret, credentials: { obtainedAt: ctx.now(), ...outcome.credentials } },
         'while reconnecting',
+        'connection.reconnected',
       )
-      emit('connection.reconnected', after)
       return { record: after, connectorName: loaded.definition.name }
     }
     // Browser flow: new secret values are kept for `complete`; the credentials stay as they are
@@ -332,12 +331,14 @@ export function createConnectionFlows(
       }
       // The connection first, then its state: a crash between leaves a pending connection, never
       // a state without one.
-      await store.insertConnection(record)
       if (outcome.status === 'pending') {
+        await store.insertConnection(record)
         await keepFlow(id, outcome, { ...options, returnUrl: data.returnUrl ?? options.returnUrl })
         return { ...(await connections.view(record, loaded)), authorizeUrl: outcome.authorizeUrl }
       }
-      emit('connection.created', record)
+      await ctx.events.recording('connection.created', record, (events) =>
+        store.insertConnection(record, events),
+      )
       return connections.view(await withIdentity(loaded, record), loaded)
     },
 
@@ -371,8 +372,9 @@ export function createConnectionFlows(
       const reconnecting = Object.keys(secrets.credentials.values).length > 0
       const fail = async (error: PatchbayError): Promise<CallbackOutcome> => {
         const message = redactText(error.message, secretBox.redaction(loaded, secrets))
-        await store.updateConnection(record.id, { status: 'error', statusMessage: message })
-        emit('connection.failed', record)
+        await ctx.events.recording('connection.failed', record, (events) =>
+          store.updateConnection(record.id, { status: 'error', statusMessage: message }, events),
+        )
         return outcome(
           await connections.view({ ...record, status: 'error', statusMessage: message }, loaded),
           error,
@@ -400,13 +402,13 @@ export function createConnectionFlows(
           record,
           { values: secrets.values, credentials: { obtainedAt: ctx.now(), ...credentials } },
           'during authorization',
+          reconnecting ? 'connection.reconnected' : 'connection.created',
         )
       } catch (err) {
         if (isPatchbayError(err)) return fail(err)
         throw err
       }
       after = await withIdentity(loaded, after)
-      emit(reconnecting ? 'connection.reconnected' : 'connection.created', after)
       return outcome(await connections.view(after, loaded))
     },
 

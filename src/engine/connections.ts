@@ -171,14 +171,9 @@ export function createConnectionService(
           detail: { revoked },
         })
       }
-      if (await store.deleteConnection(record.id))
-        ctx.events.emit({
-          type: 'connection.deleted',
-          connectionId: record.id,
-          connectorId: record.connectorId,
-          endUser: record.endUser,
-          at: ctx.now(),
-        })
+      await ctx.events.recording('connection.deleted', record, (events) =>
+        store.deleteConnection(record.id, events),
+      )
       return { revoked }
     },
 

@@ -27,7 +27,7 @@ export interface EngineContext {
   timeoutMs: number
   metrics: Metrics
   logger: Logger
-  /** Connection events (created, failed, needs_reauth, deleted), heard by the webhook sender. */
+  /** Connection events, written to the webhook outbox with the change that causes them. */
   events: EngineEvents
   /** Where every log entry goes (`log-writer.ts`). */
   log: LogWriter

@@ -15,14 +15,20 @@ import { createLogger } from '../lib/logger.js'
 import { createMetrics } from '../lib/metrics.js'
 import { createGuardedAgent } from '../lib/network.js'
 import { createPipeline } from '../pipeline/index.js'
-import { createKeyring, createSecretBox, staticKeyring } from '../store/crypto.js'
+import {
+  createKeyring,
+  createSecretBox,
+  staticKeyring,
+  type Keyring,
+  type SecretBox,
+} from '../store/crypto.js'
 import { openStore } from '../store/open.js'
 import type { PageQuery } from '../store/store.js'
 import { createActionService } from './actions.js'
 import { createAdminKeys } from './admin.js'
 import { createAuthBinder } from './auth-binding.js'
 import { createAuthTest } from './auth-test.js'
-import { startBackground } from './background.js'
+import { checkLogRetentionDays, startBackground } from './background.js'
 import { createBreakers } from './breakers.js'
 import { createCallTargets } from './call-targets.js'
 import { createClientTls } from './client-tls.js'
@@ -41,6 +47,7 @@ import { createEngineEvents } from './events.js'
 import { createExecutor } from './executor.js'
 import { createIdentityProbe } from './identity.js'
 import { toFieldIssues } from './issues.js'
+import { keyCheckProblem, verifySecretKey } from './key-check.js'
 import { createLogWriter } from './log-writer.js'
 import { createMcpKeys } from './mcp-keys.js'
 import type { Patchbay, PatchbayOptions, PageInput } from './patchbay.js'
@@ -48,7 +55,14 @@ import { createRefresher } from './refresher.js'
 import { createRequestService } from './requests.js'
 import { rotateSecrets } from './rotation.js'
 import { createUiSessions } from './ui-sessions.js'
-import { checkWebhookOptions, createWebhookSender, webhookOptionsFromEnv } from './webhooks.js'
+import {
+  checkWebhookOptions,
+  createWebhookDeliverer,
+  createWebhookEvents,
+  webhookOptionsFromEnv,
+  WEBHOOK_TIMEOUT_MS,
+  type WebhookDeliverer,
+} from './webhooks.js'
 
 function pageQuery(q: PageInput): PageQuery {
   const parsed = listQuerySchema.safeParse({ limit: q.limit, cursor: q.cursor })
@@ -63,6 +77,9 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
   const webhook =
     options.webhook === false ? undefined : (options.webhook ?? webhookOptionsFromEnv(env))
   if (webhook) checkWebhookOptions(webhook)
+  const logRetentionDays = checkLogRetentionDays(
+    options.logRetentionDays ?? env.PATCHBAY_LOG_RETENTION_DAYS,
+  )
   // Code connectors first: their auth types join the registry, read lazily by their schemes.
   const connectorsDir = options.connectorsDir ?? env.PATCHBAY_CONNECTORS_DIR
   const code = connectorsDir ? await loadCodeConnectors(connectorsDir, () => registry) : []
@@ -78,10 +95,19 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
       databaseSchema: env.PATCHBAY_DATABASE_SCHEMA,
     }))
   // Key files are re-read when `patchbay secrets rotate` replaces them (crypto.ts).
-  const keyring = options.secretKeys
-    ? staticKeyring(options.secretKeys)
-    : createKeyring(dataDir, env)
-  const box = createSecretBox(keyring)
+  let keyring: Keyring
+  let box: SecretBox
+  try {
+    keyring = options.secretKeys ? staticKeyring(options.secretKeys) : createKeyring(dataDir, env)
+    box = createSecretBox(keyring)
+    // Before anything is sealed or opened: a process with another key than the database's
+    // refuses to start rather than fail every call (key-check.ts).
+    await verifySecretKey({ store, box, keyring, dataDir })
+  } catch (err) {
+    if (!options.store) await store.close()
+    throw err
+  }
+  const keyCheck = { store, box, keyring, dataDir }
   const allowPrivate =
     options.allowPrivateNetwork ?? /^(1|true|yes)$/i.test(env.PATCHBAY_ALLOW_PRIVATE_NETWORK ?? '')
   const allowEndpoints = new Set(options.allowEndpoints ?? [])
@@ -89,6 +115,20 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
   const timeoutMs = options.timeoutMs ?? 30_000
   const logger = options.logger ?? createLogger(env)
   const now = Date.now
+  const log = createLogWriter(store, logger, now)
+  const deliverer: WebhookDeliverer | undefined = webhook
+    ? createWebhookDeliverer(
+        {
+          store,
+          // Receivers are asked to answer quickly; a shorter timeout also bounds the claim lease.
+          http: createHttpClient({ dispatcher, timeoutMs: WEBHOOK_TIMEOUT_MS }),
+          log,
+          logger,
+          now,
+        },
+        webhook,
+      )
+    : undefined
 
   const ctx: EngineContext = {
     store,
@@ -100,10 +140,12 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
     timeoutMs,
     metrics: createMetrics({ defaultMetrics: options.defaultMetrics ?? false }),
     logger,
-    events: createEngineEvents((err) =>
-      logger.error({ err }, 'a connection event listener failed'),
-    ),
-    log: createLogWriter(store, logger, now),
+    events: createEngineEvents({
+      enabled: deliverer !== undefined,
+      now,
+      written: () => deliverer?.wake(),
+    }),
+    log,
   }
 
   const breakers = createBreakers(store)
@@ -138,10 +180,7 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
   const admin = createAdminKeys(store, dataDir, env)
   const mcpKeys = createMcpKeys(store, now)
   const uiSessions = createUiSessions(store, admin, now, options.uiSessionSeconds ?? 12 * 60 * 60)
-  const webhooks = webhook
-    ? createWebhookSender({ http: ctx.http, log: ctx.log, logger, now }, webhook)
-    : undefined
-  if (webhooks) ctx.events.on((event) => webhooks.send(event))
+  const webhookEvents = createWebhookEvents(store, now, deliverer)
 
   for (const c of code) {
     try {
@@ -156,14 +195,26 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
     }
   }
 
+  // Events left in the outbox (by this process before a restart, or by others) go out now.
+  deliverer?.wake()
   const background = startBackground(
     { store, refresher, secretBox, logger, now },
     {
       refreshIntervalMs: options.refreshIntervalMs ?? 30_000,
       purgeIntervalMs: options.purgeIntervalMs ?? 10 * 60_000,
-      logRetentionDays: options.logRetentionDays ?? Number(env.PATCHBAY_LOG_RETENTION_DAYS ?? 30),
+      logRetentionDays,
     },
   )
+
+  async function readiness(): Promise<{ ready: boolean; reason?: string }> {
+    let reason: string | undefined
+    try {
+      reason = await keyCheckProblem(keyCheck)
+    } catch {
+      return { ready: false, reason: 'the database does not answer' }
+    }
+    return reason === undefined ? { ready: true } : { ready: false, reason }
+  }
 
   return {
     dataDir,
@@ -235,7 +286,12 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
       get: endUsers.get,
       delete: endUsers.delete,
     },
-    webhooks: { idle: () => webhooks?.idle() ?? Promise.resolve() },
+    webhooks: { idle: () => deliverer?.idle() ?? Promise.resolve() },
+    webhookEvents: {
+      list: (filter = {}) => webhookEvents.list({ ...filter, ...pageQuery(filter) }),
+      get: webhookEvents.get,
+      retry: webhookEvents.retry,
+    },
     secrets: {
       rotate: (rotateOptions) => rotateSecrets({ store, keyring, box, dataDir }, rotateOptions),
     },
@@ -249,20 +305,16 @@ export async function createPatchbay(options: PatchbayOptions = {}): Promise<Pat
     },
     metrics: ctx.metrics,
     logger,
+    readiness,
     async ready() {
-      try {
-        await store.getMeta('ready_probe')
-        return true
-      } catch {
-        return false
-      }
+      return (await readiness()).ready
     },
     allowEndpoint(endpoint) {
       allowEndpoints.add(endpoint)
     },
     async close() {
       background.stop()
-      await webhooks?.close()
+      await deliverer?.close()
       await ctx.log.close()
       if (!options.dispatcher) await (dispatcher as { close?: () => Promise<void> }).close?.()
       await clientTls.close()

@@ -1,10 +1,16 @@
 /**
- * Connection events (docs/connect.md): emitted where they happen in the engine, heard by the webhook
- * sender. Listeners run synchronously and must not throw or block; a listener that throws is
- * logged and the others still run.
+ * Connection events (docs/connect.md): created, reconnected, failed, needs_reauth, deleted. An
+ * event is a row of the webhook outbox, written by the store in the same transaction as the change
+ * that caused it (`Store` methods' `events`), so a change that committed always has its event and a
+ * change that did not never has one; the webhook deliverer (`webhooks.ts`) sends it from there, in
+ * whatever process.
+ *
+ * Rows are written only while a webhook URL is configured: without one there is nobody to tell.
  *
  * @module
  */
+import { randomUUID } from 'node:crypto'
+import type { ConnectionRecord, NewWebhookEvent } from '../store/store.js'
 
 export const CONNECTION_EVENT_TYPES = [
   'connection.created',
@@ -16,38 +22,45 @@ export const CONNECTION_EVENT_TYPES = [
 
 export type ConnectionEventType = (typeof CONNECTION_EVENT_TYPES)[number]
 
-export interface ConnectionEvent {
-  type: ConnectionEventType
-  connectionId: string
-  connectorId: string
-  endUser: string | null
-  /** When it happened, ms since the epoch. */
-  at: number
-}
-
-export type ConnectionEventListener = (event: ConnectionEvent) => void
+export type EventSubject = Pick<ConnectionRecord, 'id' | 'connectorId' | 'endUser'>
 
 export interface EngineEvents {
-  emit(event: ConnectionEvent): void
-  /** Adds a listener; returns the function that removes it. */
-  on(listener: ConnectionEventListener): () => void
+  /**
+   * Makes the change `write` with the outbox rows of one `type` event about `subject` (none when
+   * webhooks are off), then wakes this process's deliverer so the event goes out at once.
+   */
+  recording<T>(
+    type: ConnectionEventType,
+    subject: EventSubject,
+    write: (events: readonly NewWebhookEvent[]) => Promise<T>,
+  ): Promise<T>
 }
 
-export function createEngineEvents(onListenerError: (err: unknown) => void): EngineEvents {
-  const listeners = new Set<ConnectionEventListener>()
+export interface EngineEventsOptions {
+  /** Whether events are written at all (a webhook URL is configured). */
+  enabled: boolean
+  now: () => number
+  /** Called after a change with events committed (or failed: a wake-up costs one query). */
+  written?: () => void
+}
+
+export function createEngineEvents(options: EngineEventsOptions): EngineEvents {
   return {
-    emit(event) {
-      for (const listener of listeners) {
-        try {
-          listener(event)
-        } catch (err) {
-          onListenerError(err)
-        }
+    async recording(type, subject, write) {
+      if (!options.enabled) return write([])
+      const event: NewWebhookEvent = {
+        id: `evt_${randomUUID()}`,
+        type,
+        connectionId: subject.id,
+        connectorId: subject.connectorId,
+        endUser: subject.endUser,
+        createdAt: options.now(),
       }
-    },
-    on(listener) {
-      listeners.add(listener)
-      return () => listeners.delete(listener)
+      try {
+        return await write([event])
+      } finally {
+        options.written?.()
+      }
     },
   }
 }

@@ -25,7 +25,7 @@ import type { McpKeys } from './mcp-keys.js'
 import type { ProxyRequest, ProxyResponse, TestOutcome } from './requests.js'
 import type { RotateOptions, RotationResult } from './rotation.js'
 import type { UiSessions } from './ui-sessions.js'
-import type { WebhookOptions } from './webhooks.js'
+import type { WebhookEventView, WebhookEvents, WebhookOptions } from './webhooks.js'
 
 export interface PatchbayOptions {
   /** The data folder (`PATCHBAY_DATA_DIR`, default `./.patchbay`): SQLite database and key files. */
@@ -51,7 +51,10 @@ export interface PatchbayOptions {
   refreshIntervalMs?: number
   /** How often expired sessions and old logs are purged, ms (default 10 minutes; 0 = off). */
   purgeIntervalMs?: number
-  /** Logs older than this many days are purged (`PATCHBAY_LOG_RETENTION_DAYS`, default 30; 0 keeps all). */
+  /**
+   * Logs older than this many days are purged (`PATCHBAY_LOG_RETENTION_DAYS`, default 30; 0 keeps
+   * all): a whole number from 0 to 36500, else `createPatchbay` throws naming the setting.
+   */
   logRetentionDays?: number
   /** Structured logs (default: pino at `PATCHBAY_LOG_LEVEL`, JSON on stdout). */
   logger?: Logger
@@ -182,8 +185,17 @@ export interface Patchbay {
     delete: EndUserService['delete']
   }
   webhooks: {
-    /** Resolves when no delivery is in flight or waiting for a retry. */
+    /** Resolves when no webhook event is pending in the outbox and none is in flight here. */
     idle(): Promise<void>
+  }
+  /** The webhook outbox: events pending, delivered and dead-lettered, and retrying dead ones. */
+  webhookEvents: {
+    list(
+      filter?: PageInput & { status?: string; connection?: string },
+    ): Promise<Page<WebhookEventView>>
+    get: WebhookEvents['get']
+    /** Sends a dead-lettered event again (same event id); `webhook_event.not_dead` otherwise. */
+    retry: WebhookEvents['retry']
   }
   secrets: {
     /** Re-seals every secret under a new key while servers run; `patchbay secrets rotate`. */
@@ -197,7 +209,12 @@ export interface Patchbay {
   seedOnce(name: string): Promise<boolean>
   metrics: Metrics
   logger: Logger
-  /** Ready when the store answers. */
+  /**
+   * Ready when the store answers and this process's secret key opens what it holds (a process
+   * left on an old key after a rotation is not); `reason` says why not.
+   */
+  readiness(): Promise<{ ready: boolean; reason?: string }>
+  /** `readiness().ready`. */
   ready(): Promise<boolean>
   /** Allows one more exact `address:port` (the server adds its own, for the demo API). */
   allowEndpoint(endpoint: string): void

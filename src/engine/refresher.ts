@@ -134,17 +134,13 @@ export function createRefresher(
         } catch (err) {
           const failure = classify(err, loaded.definition.name)
           if (failure.code === 'connection.needs_reauth') {
-            await store.updateConnection(current.id, {
-              status: 'needs_reauth',
-              statusMessage: failure.message,
-            })
-            ctx.events.emit({
-              type: 'connection.needs_reauth',
-              connectionId: current.id,
-              connectorId: current.connectorId,
-              endUser: current.endUser,
-              at: ctx.now(),
-            })
+            await ctx.events.recording('connection.needs_reauth', current, (events) =>
+              store.updateConnection(
+                current.id,
+                { status: 'needs_reauth', statusMessage: failure.message },
+                events,
+              ),
+            )
           } else {
             const failures = current.refreshFailures + 1
             const backoff = Math.min(1000 * 2 ** failures, MAX_BACKOFF_MS) * (0.5 + Math.random())

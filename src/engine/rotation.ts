@@ -11,7 +11,8 @@
  *
  * Re-sealing compares and sets on the sealed value itself (`Store.replaceSealed`), so a refresh
  * or an update that rewrites a value meanwhile wins, and the next pass looks at it again. Passes
- * repeat until one finds nothing stale.
+ * repeat until one finds nothing stale; then the secret-key check (`key-check.ts`) is re-sealed
+ * too, so processes still on the old key say so on `/readyz`.
  *
  * @module
  */
@@ -25,7 +26,8 @@ import {
   type Keyring,
   type SecretBox,
 } from '../store/crypto.js'
-import type { SealedKind, SealedValue, Store } from '../store/store.js'
+import type { SealedValue, Store } from '../store/store.js'
+import { resealKeyCheck, sealedAad } from './key-check.js'
 
 export interface RotationResult {
   /** Values re-sealed under the new key. */
@@ -55,17 +57,7 @@ export interface RotationDeps {
   dataDir: string
 }
 
-/** The additional authenticated data each kind is sealed with (connectors.ts, credentials.ts, connections.ts). */
-export function sealedAad(kind: SealedKind, id: string): string {
-  switch (kind) {
-    case 'connector':
-      return `connector:${id}`
-    case 'connection':
-      return `connection:${id}`
-    case 'oauth_state':
-      return `flow:${id}`
-  }
-}
+export { sealedAad }
 
 export async function rotateSecrets(
   deps: RotationDeps,
@@ -132,7 +124,11 @@ async function resealAll(
           'under (comma-separated for several) and run `patchbay secrets rotate` again',
       )
     }
-    if (stale === 0) return { resealed, alreadyCurrent, keyId: box.keyId }
+    if (stale === 0) {
+      // Last: from now on a process without the new key fails /readyz (key-check.ts).
+      await resealKeyCheck(store, box)
+      return { resealed, alreadyCurrent, keyId: box.keyId }
+    }
     if (pass >= maxPasses)
       throw new Error(
         `values are still being sealed under an old key after ${maxPasses} passes; the previous ` +

@@ -63,10 +63,12 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
 
   bind(app, '', ops, {
     healthz: () => ({ status: 'ok' }),
-    readyz: async (_, c) =>
-      (await pb.ready())
+    readyz: async (_, c) => {
+      const { ready, reason } = await pb.readiness()
+      return ready
         ? { status: 'ready' }
-        : c.json({ status: 'unavailable', reason: 'the database does not answer' }, 503),
+        : c.json({ status: 'unavailable', reason: reason ?? 'not ready' }, 503)
+    },
     metrics: async (c) =>
       c.body(await pb.metrics.registry.metrics(), 200, {
         'content-type': pb.metrics.registry.contentType,

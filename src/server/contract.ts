@@ -23,6 +23,7 @@ import {
   connectionListQuerySchema,
   logListQuerySchema,
   uiSignInSchema,
+  webhookEventListQuerySchema,
 } from '../connector/inputs.js'
 import type { HttpMethod } from '../connector/literals.js'
 import {
@@ -52,6 +53,7 @@ import type { CreatedMcpKey, McpKeyView } from '../engine/mcp-keys.js'
 import type { LogView, Patchbay } from '../engine/patchbay.js'
 import type { RequestOutcome } from '../engine/envelope.js'
 import type { Page } from '../store/store.js'
+import type { WebhookEventView } from '../engine/webhooks.js'
 import {
   actionOutcomeSchema,
   actionViewSchema,
@@ -78,6 +80,7 @@ import {
   readinessSchema,
   requestOutcomeSchema,
   signedInSchema,
+  webhookEventViewSchema,
   testOutcomeSchema,
   tokenTestSchema,
   uiSessionSchema,
@@ -392,6 +395,41 @@ export const logs = {
     status: 200,
     answer: json<Page<LogView>>('A page of log entries', pageSchema(logViewSchema)),
     security: 'adminKey',
+  }),
+}
+
+export const webhookEvents = {
+  list: route({
+    method: 'GET',
+    path: '/api/v1/webhook-events',
+    summary: 'Webhook events in the outbox, newest first (pending, delivered, dead-lettered)',
+    query: webhookEventListQuerySchema,
+    status: 200,
+    answer: json<Page<WebhookEventView>>(
+      'A page of webhook events',
+      pageSchema(webhookEventViewSchema),
+    ),
+    security: 'adminKey',
+  }),
+  get: route({
+    method: 'GET',
+    path: '/api/v1/webhook-events/:id',
+    summary: 'Read a webhook event',
+    params: { id: 'A webhook event id' },
+    status: 200,
+    answer: json<WebhookEventView>('The event', webhookEventViewSchema),
+    security: 'adminKey',
+  }),
+  retry: route({
+    method: 'POST',
+    path: '/api/v1/webhook-events/:id/retry',
+    summary:
+      'Send a dead-lettered webhook event again: pending, due now, its tries counted afresh (same event id)',
+    params: { id: 'A webhook event id' },
+    status: 200,
+    answer: json<WebhookEventView>('The event, pending', webhookEventViewSchema),
+    security: 'adminKey',
+    errors: [409],
   }),
 }
 
@@ -736,10 +774,10 @@ export const ops = {
   readyz: route({
     method: 'GET',
     path: '/readyz',
-    summary: 'Ready: the database answers',
+    summary: 'Ready: the database answers and the secret key opens its secrets',
     status: 200,
     answer: json<{ status: 'ready' | 'unavailable'; reason?: string }>(
-      'Ready; when the database does not answer, 503 with the same shape and the reason',
+      'Ready; otherwise 503 with the same shape and the reason (the database does not answer, or the secret key is not the one its secrets were sealed with)',
       readinessSchema,
     ),
     security: 'none',
@@ -766,6 +804,7 @@ export const contract = {
   endUsers,
   authTypes,
   mcpKeys,
+  webhookEvents,
   mcp,
   openapi,
   connectPages,

@@ -51,5 +51,8 @@ export const STATUS_OF: Record<
   'connect_session.expired': 401,
   'connect_session.forbidden': 403,
   'mcp_key.not_found': 404,
+  'webhook_event.not_found': 404,
+  'webhook_event.not_dead': 409,
+  'secret_key.mismatch': 503,
   internal: 500,
 }

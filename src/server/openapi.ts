@@ -44,6 +44,7 @@ import {
   logViewSchema,
   mcpKeyViewSchema,
   requestOutcomeSchema,
+  webhookEventViewSchema,
 } from './views.js'
 
 type Json = Record<string, unknown>
@@ -73,6 +74,7 @@ const COMPONENTS: Record<'input' | 'output', Map<z.ZodType, string>> = {
     [logViewSchema, 'LogView'],
     [adminKeyViewSchema, 'AdminKeyView'],
     [mcpKeyViewSchema, 'McpKeyView'],
+    [webhookEventViewSchema, 'WebhookEventView'],
     [connectSessionViewSchema, 'ConnectSessionView'],
     [endUserViewSchema, 'EndUserView'],
     [connectPageConnectorSchema, 'ConnectPageConnector'],

@@ -22,6 +22,7 @@ import {
   CONNECTION_STATUSES,
   CONNECTOR_STAGES,
   LOG_KINDS,
+  WEBHOOK_EVENT_STATUSES,
 } from '../connector/literals.js'
 
 /** An ISO 8601 time, as `Date.prototype.toISOString` writes it. */
@@ -306,6 +307,27 @@ export const mcpKeyViewSchema = z.object({
 
 export const createdMcpKeySchema = mcpKeyViewSchema.extend({
   key: z.string().describe('The key itself: shown only here, never stored'),
+})
+
+export const webhookEventViewSchema = z.object({
+  id: z.string(),
+  type: z.string().describe('The connection event, e.g. connection.created'),
+  connectionId: z.string(),
+  connectorId: z.string(),
+  endUser: z.string().nullable(),
+  status: z.enum(WEBHOOK_EVENT_STATUSES),
+  attempts: z.number().int(),
+  createdAt: time,
+  nextAttemptAt: time.nullable().describe('When the next attempt may start; null unless pending'),
+  lastAttemptAt: time.nullable(),
+  lastStatus: z
+    .number()
+    .int()
+    .nullable()
+    .describe("The receiver's status on the last attempt (null: no answer, or none yet)"),
+  lastError: z.string().nullable(),
+  deliveredAt: time.nullable(),
+  deadAt: time.nullable(),
 })
 
 export const authTypesSchema = z.object({

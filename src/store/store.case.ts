@@ -14,7 +14,9 @@ import type {
   ConnectSessionRecord,
   LogRecord,
   McpKeyRecord,
+  NewWebhookEvent,
   Store,
+  WebhookAttemptOutcome,
 } from './store.js'
 
 export function definition(over: Partial<ConnectorDefinition> = {}): ConnectorDefinition {
@@ -90,6 +92,37 @@ function logRecord(over: Partial<LogRecord> = {}): LogRecord {
     detail: { a: 1 },
     mcpKeyId: null,
     tool: null,
+    ...over,
+  }
+}
+
+export function webhookEvent(
+  connectionId: string,
+  over: Partial<NewWebhookEvent> = {},
+): NewWebhookEvent {
+  return {
+    id: `evt_${randomUUID()}`,
+    type: 'connection.created',
+    connectionId,
+    connectorId: 'cn_x',
+    endUser: null,
+    createdAt: 1_000,
+    ...over,
+  }
+}
+
+/** An attempt's outcome, for `settleWebhookEvent`. */
+export function attemptOutcome(
+  status: WebhookAttemptOutcome['status'],
+  at: number,
+  over: Partial<WebhookAttemptOutcome> = {},
+): WebhookAttemptOutcome {
+  return {
+    status,
+    nextAttemptAt: at,
+    lastStatus: status === 'delivered' ? 200 : 500,
+    lastError: status === 'delivered' ? null : 'the receiver answered 500',
+    at,
     ...over,
   }
 }
@@ -737,11 +770,210 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       expect(await store.takeRateLimitSlot('p', 1000, 1, 2000)).toBe(false)
     })
 
+    it('writes webhook events with the change that causes them, and only when it is made', async () => {
+      const c = connectorRecord()
+      await store.insertConnector(c)
+      const conn = connectionRecord(c.id)
+      const ids = async () =>
+        (await store.listWebhookEvents({ limit: 50 })).items.map((e) => e.id).reverse()
+      const created = webhookEvent(conn.id, { endUser: 'ann' })
+      await store.insertConnection(conn, [created])
+      expect(await store.getWebhookEvent(created.id)).toEqual({
+        ...created,
+        seq: expect.any(Number),
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: created.createdAt,
+        leaseOwner: null,
+        leaseUntil: null,
+        lastAttemptAt: null,
+        lastStatus: null,
+        lastError: null,
+        finishedAt: null,
+      })
+      const update = {
+        secrets: 'pb1.new',
+        expiresAt: null,
+        refreshExpiresAt: null,
+        status: 'connected' as const,
+        statusMessage: null,
+      }
+      // Changes that are not made write no event.
+      const lost = webhookEvent(conn.id, { type: 'connection.reconnected' })
+      expect(await store.updateCredentials(conn.id, 7, update, [lost])).toBeUndefined()
+      const nobody = webhookEvent('co_nobody', { type: 'connection.failed' })
+      expect(await store.updateConnection('co_nobody', { status: 'error' }, [nobody])).toBe(false)
+      expect(await ids()).toEqual([created.id])
+      // Changes that are made write theirs, in order.
+      const reconnected = webhookEvent(conn.id, { type: 'connection.reconnected' })
+      expect(await store.updateCredentials(conn.id, 1, update, [reconnected])).toBe(2)
+      const failed = webhookEvent(conn.id, { type: 'connection.failed' })
+      expect(await store.updateConnection(conn.id, { status: 'error' }, [failed])).toBe(true)
+      const fenced = webhookEvent(conn.id, { type: 'connection.reconnected' })
+      expect(
+        await store.withLock(`refresh:${conn.id}`, 5000, (lock) =>
+          lock.updateCredentials(conn.id, 2, update, [fenced]),
+        ),
+      ).toBe(3)
+      const deleted = webhookEvent(conn.id, { type: 'connection.deleted' })
+      expect(await store.deleteConnection(conn.id, [deleted])).toBe(true)
+      expect(await store.deleteConnection(conn.id, [webhookEvent(conn.id)])).toBe(false)
+      expect(await ids()).toEqual([created.id, reconnected.id, failed.id, fenced.id, deleted.id])
+      const seqs = (await store.listWebhookEvents({ limit: 50 })).items.map((e) => e.seq)
+      expect(seqs).toEqual([...seqs].sort((a, b) => b - a))
+    })
+
+    it('claims only the oldest pending event of each connection, leased to one owner', async () => {
+      const [a1, a2, b1] = [
+        webhookEvent('co_a', { createdAt: 10 }),
+        webhookEvent('co_a', { createdAt: 11, type: 'connection.deleted' }),
+        webhookEvent('co_b', { createdAt: 12 }),
+      ]
+      await store.insertConnector(connectorRecord({ id: 'cn_x' }))
+      await store.insertConnection(connectionRecord('cn_x', { id: 'co_a' }), [a1, a2])
+      await store.insertConnection(connectionRecord('cn_x', { id: 'co_b' }), [b1])
+      const claim = (owner: string, now: number) =>
+        store.claimWebhookEvents({ owner, now, leaseMs: 1000, limit: 10 })
+      expect(await claim('x', 5)).toEqual([]) // not due yet
+      const first = await claim('x', 100)
+      expect(first.map((e) => e.id)).toEqual([a1.id, b1.id])
+      expect(first.every((e) => e.leaseOwner === 'x' && e.leaseUntil === 1100)).toBe(true)
+      // Leased: nobody else gets them, and a2 waits behind a1.
+      expect(await claim('y', 200)).toEqual([])
+      // Only the lease holder records a failure; a delivery is recorded whoever reports it.
+      expect(await store.settleWebhookEvent(a1.id, 'y', attemptOutcome('pending', 300))).toBe(false)
+      expect(
+        await store.settleWebhookEvent(
+          a1.id,
+          'x',
+          attemptOutcome('pending', 300, { nextAttemptAt: 900 }),
+        ),
+      ).toBe(true)
+      expect(await store.getWebhookEvent(a1.id)).toMatchObject({
+        status: 'pending',
+        attempts: 1,
+        nextAttemptAt: 900,
+        leaseOwner: null,
+        lastAttemptAt: 300,
+        lastStatus: 500,
+        lastError: 'the receiver answered 500',
+        finishedAt: null,
+      })
+      // Backing off, a1 still holds a2 back.
+      expect(await claim('y', 400)).toEqual([])
+      expect((await claim('y', 900)).map((e) => e.id)).toEqual([a1.id])
+      expect(await store.settleWebhookEvent(a1.id, 'x', attemptOutcome('delivered', 950))).toBe(
+        true,
+      )
+      expect(await store.getWebhookEvent(a1.id)).toMatchObject({
+        status: 'delivered',
+        attempts: 2,
+        finishedAt: 950,
+        leaseOwner: null,
+      })
+      expect(await store.settleWebhookEvent(a1.id, 'y', attemptOutcome('pending', 960))).toBe(false)
+      expect((await claim('y', 1000)).map((e) => e.id)).toEqual([a2.id])
+      // b1's lease lapsed at 1100: another owner takes it over.
+      expect((await claim('z', 1100)).map((e) => e.id)).toEqual([b1.id])
+      expect(await store.settleWebhookEvent(b1.id, 'x', attemptOutcome('dead', 1150))).toBe(false)
+      expect(await store.settleWebhookEvent(b1.id, 'z', attemptOutcome('dead', 1150))).toBe(true)
+    })
+
+    it('lets a dead-lettered event stop holding back the next, and retries it', async () => {
+      const [e1, e2] = [webhookEvent('co_a'), webhookEvent('co_a', { type: 'connection.deleted' })]
+      await store.insertConnector(connectorRecord({ id: 'cn_x' }))
+      await store.insertConnection(connectionRecord('cn_x', { id: 'co_a' }), [e1, e2])
+      const claim = (now: number) =>
+        store.claimWebhookEvents({ owner: 'x', now, leaseMs: 1000, limit: 10 })
+      expect((await claim(2000)).map((e) => e.id)).toEqual([e1.id])
+      expect(await store.retryWebhookEvent(e1.id, 2100)).toBe(false) // not dead
+      await store.settleWebhookEvent(e1.id, 'x', attemptOutcome('dead', 2100))
+      expect(await store.getWebhookEvent(e1.id)).toMatchObject({
+        status: 'dead',
+        attempts: 1,
+        finishedAt: 2100,
+      })
+      expect((await claim(2200)).map((e) => e.id)).toEqual([e2.id])
+      await store.settleWebhookEvent(e2.id, 'x', attemptOutcome('delivered', 2300))
+      expect(await store.retryWebhookEvent(e1.id, 3000)).toBe(true)
+      expect(await store.retryWebhookEvent(e1.id, 3000)).toBe(false)
+      expect(await store.retryWebhookEvent('evt_unknown', 3000)).toBe(false)
+      expect(await store.getWebhookEvent(e1.id)).toMatchObject({
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: 3000,
+        finishedAt: null,
+        leaseOwner: null,
+        lastStatus: 500,
+      })
+      expect(await claim(2999)).toEqual([])
+      expect((await claim(3000)).map((e) => e.id)).toEqual([e1.id])
+    })
+
+    it('lists webhook events newest first, by status and connection, in pages', async () => {
+      await store.insertConnector(connectorRecord({ id: 'cn_x' }))
+      const events = Array.from({ length: 5 }, (_, i) => webhookEvent(i < 3 ? 'co_a' : 'co_b'))
+      await store.insertConnection(connectionRecord('cn_x', { id: 'co_a' }), events.slice(0, 3))
+      await store.insertConnection(connectionRecord('cn_x', { id: 'co_b' }), events.slice(3))
+      const [head] = await store.claimWebhookEvents({
+        owner: 'x',
+        now: 5000,
+        leaseMs: 10,
+        limit: 1,
+      })
+      expect(head?.id).toBe(events[0]!.id)
+      await store.settleWebhookEvent(head!.id, 'x', attemptOutcome('dead', 5000))
+      const first = await store.listWebhookEvents({ limit: 2 })
+      expect(first.items.map((e) => e.id)).toEqual([events[4]!.id, events[3]!.id])
+      const second = await store.listWebhookEvents({ limit: 2, cursor: first.nextCursor })
+      expect(second.items.map((e) => e.id)).toEqual([events[2]!.id, events[1]!.id])
+      expect(
+        (await store.listWebhookEvents({ limit: 9, status: 'dead' })).items.map((e) => e.id),
+      ).toEqual([events[0]!.id])
+      expect(
+        (await store.listWebhookEvents({ limit: 9, status: 'pending', connectionId: 'co_a' })).items
+          .length,
+      ).toBe(2)
+      await expect(store.listWebhookEvents({ limit: 2, cursor: 'bogus' })).rejects.toSatisfy(
+        (e: unknown) => isPatchbayError(e, 'input.invalid'),
+      )
+    })
+
+    it('purges delivered webhook events that finished before the cut-off, and no others', async () => {
+      await store.insertConnector(connectorRecord({ id: 'cn_x' }))
+      const ids = ['co_1', 'co_2', 'co_3', 'co_4']
+      const events = ids.map((id) => webhookEvent(id))
+      for (const [i, id] of ids.entries())
+        await store.insertConnection(connectionRecord('cn_x', { id }), [events[i]!])
+      const claimed = await store.claimWebhookEvents({
+        owner: 'x',
+        now: 1_000,
+        leaseMs: 10,
+        limit: 10,
+      })
+      expect(claimed).toHaveLength(4)
+      await store.settleWebhookEvent(events[0]!.id, 'x', attemptOutcome('delivered', 1_000))
+      await store.settleWebhookEvent(events[1]!.id, 'x', attemptOutcome('delivered', 5_000))
+      await store.settleWebhookEvent(events[2]!.id, 'x', attemptOutcome('dead', 1_000))
+      const options = { now: 10_000, sessionGraceMs: 0, batch: 10 }
+      expect(await store.purge(options)).toMatchObject({ webhookEvents: 0 })
+      expect(await store.purge({ ...options, deliveredEventsBefore: 2_000 })).toMatchObject({
+        webhookEvents: 1,
+      })
+      const left = (await store.listWebhookEvents({ limit: 10 })).items.map((e) => e.id)
+      expect(left.sort()).toEqual([events[1]!.id, events[2]!.id, events[3]!.id].sort())
+    })
+
     it('keeps meta values', async () => {
       await store.setMeta('k', 'v1')
       await store.setMeta('k', 'v2')
       expect(await store.getMeta('k')).toBe('v2')
       expect(await store.getMeta('missing')).toBeUndefined()
+      expect(await store.setMetaIfAbsent('k', 'v3')).toBe(false)
+      expect(await store.setMetaIfAbsent('fresh', 'first')).toBe(true)
+      expect(await store.setMetaIfAbsent('fresh', 'second')).toBe(false)
+      expect(await store.getMeta('fresh')).toBe('first')
+      expect(await store.getMeta('k')).toBe('v2')
     })
   })
 }

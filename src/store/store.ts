@@ -10,7 +10,13 @@
  *
  * @module
  */
-import type { BreakerState, ConnectionStatus, LogKind, Stage } from '../connector/literals.js'
+import type {
+  BreakerState,
+  ConnectionStatus,
+  LogKind,
+  Stage,
+  WebhookEventStatus,
+} from '../connector/literals.js'
 import type { ConnectorDefinition } from '../connector/model.js'
 import { badCursor } from './store-errors.js'
 
@@ -110,6 +116,69 @@ export const SEALED_COLUMNS: readonly {
   { kind: 'connection', table: 'connections', id: 'id', column: 'secrets' },
   { kind: 'oauth_state', table: 'oauth_states', id: 'state_hash', column: 'flow' },
 ]
+
+/**
+ * A connection event in the webhook outbox (docs/connect.md). It is written in the transaction of
+ * the change that caused it, so an event exists exactly when its change committed, and any process
+ * delivers it.
+ */
+export interface WebhookEventRecord {
+  /** `evt_…`: the id receivers see, the same on every attempt. */
+  id: string
+  /** Outbox order: the events of one connection are delivered in this order. */
+  seq: number
+  type: string
+  connectionId: string
+  connectorId: string
+  endUser: string | null
+  /** When the change happened, ms since the epoch. */
+  createdAt: number
+  status: WebhookEventStatus
+  /** Attempts made so far. */
+  attempts: number
+  /** When the next attempt may start, while pending. */
+  nextAttemptAt: number
+  /** The deliverer holding the event while it attempts it, and until when. */
+  leaseOwner: string | null
+  leaseUntil: number | null
+  lastAttemptAt: number | null
+  /** The receiver's status on the last attempt (null: no answer). */
+  lastStatus: number | null
+  lastError: string | null
+  /** When it was delivered or dead-lettered. */
+  finishedAt: number | null
+}
+
+/** What a change writes into the outbox with it (`Store` methods' `events`). */
+export type NewWebhookEvent = Pick<
+  WebhookEventRecord,
+  'id' | 'type' | 'connectionId' | 'connectorId' | 'endUser' | 'createdAt'
+>
+
+export interface WebhookEventFilter extends PageQuery {
+  status?: WebhookEventStatus | undefined
+  connectionId?: string | undefined
+}
+
+export interface WebhookClaim {
+  /** Who claims: the lease names it. */
+  owner: string
+  now: number
+  /** How long the claimed events stay leased to `owner`, ms. */
+  leaseMs: number
+  limit: number
+}
+
+/** How an attempt ended, as `settleWebhookEvent` records it. */
+export interface WebhookAttemptOutcome {
+  status: WebhookEventStatus
+  /** When the next attempt may start (a pending event's backoff). */
+  nextAttemptAt: number
+  lastStatus: number | null
+  lastError: string | null
+  /** When the attempt ended. */
+  at: number
+}
 
 /** A named admin key; only the SHA-256 of the key is stored. */
 export interface AdminKeyRecord {
@@ -257,11 +326,16 @@ export type ConnectionPatch = Partial<
   >
 >
 
-/** What `purge` deletes: expired sessions and states, and logs older than `logsBefore`. */
+/**
+ * What `purge` deletes: expired sessions and states, logs older than `logsBefore`, and webhook
+ * events delivered before `deliveredEventsBefore`.
+ */
 export interface PurgeOptions {
   now: number
   /** Logs with an earlier `time` go (retention); none when absent. */
   logsBefore?: number | undefined
+  /** Delivered webhook events that finished earlier go; none when absent. Others always stay. */
+  deliveredEventsBefore?: number | undefined
   /** Connect sessions are kept this long after they end or expire, ms, so their link can say so. */
   sessionGraceMs: number
   /** Rows deleted per table per call: the caller repeats while a table had this many. */
@@ -269,7 +343,13 @@ export interface PurgeOptions {
 }
 
 export type PurgeCounts = Record<
-  'logs' | 'uiSessions' | 'connectSessions' | 'oauthStates' | 'locks' | 'rateWindows',
+  | 'logs'
+  | 'uiSessions'
+  | 'connectSessions'
+  | 'oauthStates'
+  | 'locks'
+  | 'rateWindows'
+  | 'webhookEvents',
   number
 >
 
@@ -278,12 +358,13 @@ export interface HeldLock {
   /**
    * `updateCredentials`, fenced by the lock: the write commits only while this holder still holds
    * the lock, so a holder that lost it (died, or paused past its expiry while another took over)
-   * can never overwrite what the new holder wrote.
+   * can never overwrite what the new holder wrote. `events` are written with it, or not at all.
    */
   updateCredentials(
     id: string,
     expectedVersion: number,
     update: CredentialsUpdate,
+    events?: readonly NewWebhookEvent[],
   ): Promise<number | undefined>
 }
 
@@ -311,13 +392,23 @@ export interface Store {
   /** The connector holding a saved action (an indexed lookup, kept with the connector's writes). */
   findActionConnector(actionId: string): Promise<string | undefined>
 
-  insertConnection(record: ConnectionRecord): Promise<void>
+  /*
+   * The methods that change a connection take the webhook events the change causes (`events`):
+   * they are written into the outbox in the same transaction, and only when the change is made
+   * (an update that matches no row, a compare-and-set that loses, writes none).
+   */
+
+  insertConnection(record: ConnectionRecord, events?: readonly NewWebhookEvent[]): Promise<void>
   getConnection(id: string): Promise<ConnectionRecord | undefined>
   /** The call state of a connection (undefined when it is gone), with the breaker at `breakerKey`. */
   getCallState(connectionId: string, breakerKey: string): Promise<CallState | undefined>
   listConnections(filter: ConnectionFilter): Promise<Page<ConnectionRecord>>
   /** Updates descriptive fields (never credentials). */
-  updateConnection(id: string, patch: ConnectionPatch): Promise<boolean>
+  updateConnection(
+    id: string,
+    patch: ConnectionPatch,
+    events?: readonly NewWebhookEvent[],
+  ): Promise<boolean>
   /**
    * Replaces credentials in one atomic write when `credentialsVersion` is still `expectedVersion`,
    * bumping it (old tokens or new, never half). Returns the new version, or undefined when another
@@ -327,8 +418,9 @@ export interface Store {
     id: string,
     expectedVersion: number,
     update: CredentialsUpdate,
+    events?: readonly NewWebhookEvent[],
   ): Promise<number | undefined>
-  deleteConnection(id: string): Promise<boolean>
+  deleteConnection(id: string, events?: readonly NewWebhookEvent[]): Promise<boolean>
   /** Connections whose access token expires before `accessBefore` or refresh token before `refreshBefore`. */
   listRefreshDue(
     accessBefore: number,
@@ -432,11 +524,35 @@ export interface Store {
   getUiSession(idHash: string): Promise<UiSessionRecord | undefined>
   deleteUiSession(idHash: string): Promise<boolean>
 
+  /**
+   * Leases up to `limit` webhook events that are due: pending, their next attempt time reached,
+   * not leased (or the lease lapsed), and the oldest pending event of their connection, so one
+   * connection's events go out one at a time, in order. Events another process is claiming at
+   * the same moment are skipped, never waited for. Oldest first.
+   */
+  claimWebhookEvents(claim: WebhookClaim): Promise<WebhookEventRecord[]>
+  /**
+   * Records an attempt on a pending event, counting it: only while `owner` still holds its lease,
+   * except that `delivered` is recorded whoever holds it. Releases the lease; false when nothing
+   * was recorded.
+   */
+  settleWebhookEvent(id: string, owner: string, outcome: WebhookAttemptOutcome): Promise<boolean>
+  getWebhookEvent(id: string): Promise<WebhookEventRecord | undefined>
+  /** Newest first. */
+  listWebhookEvents(filter: WebhookEventFilter): Promise<Page<WebhookEventRecord>>
+  /**
+   * A dead event back to pending, due at `now`, its attempts counted from zero again; false when
+   * it is not dead (or unknown).
+   */
+  retryWebhookEvent(id: string, now: number): Promise<boolean>
+
   /** Deletes expired rows, at most `batch` per table; short transactions, never a long lock. */
   purge(options: PurgeOptions): Promise<PurgeCounts>
 
   getMeta(key: string): Promise<string | undefined>
   setMeta(key: string, value: string): Promise<void>
+  /** Sets a value only when the key has none yet; returns whether it did (the first writer wins). */
+  setMetaIfAbsent(key: string, value: string): Promise<boolean>
 }
 
 export function emptyBreaker(key: string): BreakerRecord {

@@ -20,8 +20,13 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
+import type { Socket } from 'node:net'
 import pg from 'pg'
-import { createPostgresStore } from '../../src/store/postgres/store.js'
+import { createPostgresDb, types } from '../../src/store/postgres/driver.js'
+import { createAdvisoryLocks } from '../../src/store/postgres/lock.js'
+import { createPostgresStore, postgresDialect } from '../../src/store/postgres/store.js'
+import type { Db } from '../../src/store/sql/db.js'
+import { createSqlStore } from '../../src/store/sql/store.js'
 import type { Store } from '../../src/store/store.js'
 
 export const DEFAULT_TEST_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test'
@@ -131,6 +136,62 @@ export async function createTestPostgresStore(
   return {
     ...store,
     close: () => (closed ??= store.close().then(() => dropTestSchema(schema, url))),
+  }
+}
+
+export interface KillablePostgresStore {
+  /** Built as `createPostgresStore` builds it, on an existing (migrated) schema. */
+  store: Store
+  /** The sessions of its lock pool: the ones that hold its advisory locks. */
+  lockClients: pg.PoolClient[]
+  /**
+   * What a SIGKILL does to the store's process, as PostgreSQL sees it: the lock sessions' sockets
+   * are destroyed without a goodbye (their backends run on until they next talk to the client),
+   * and the process sends no query ever again.
+   */
+  kill(): void
+}
+
+/** A store whose lock sessions a test can reach, and whose process it can "kill". */
+export async function createKillablePostgresStore(schema: string): Promise<KillablePostgresStore> {
+  const config = {
+    connectionString: await requireUrl(),
+    types,
+    options: `-c search_path=${schema}`,
+  }
+  const pool = new pg.Pool({ ...config, max: 4 })
+  const lockPool = new pg.Pool({ ...config, max: 2 })
+  pool.on('error', () => {})
+  lockPool.on('error', () => {})
+  const lockClients: pg.PoolClient[] = []
+  lockPool.on('connect', (client) => lockClients.push(client))
+  const live = createPostgresDb(pool)
+  let dead = false
+  const gone = () => Promise.reject(new Error('the process was killed'))
+  const db: Db = {
+    all: (sql, args) => (dead ? gone() : live.all(sql, args)),
+    get: (sql, args) => (dead ? gone() : live.get(sql, args)),
+    run: (sql, args) => (dead ? gone() : live.run(sql, args)),
+    exec: (sql) => (dead ? gone() : live.exec(sql)),
+    transaction: (fn) => (dead ? gone() : live.transaction(fn)),
+  }
+  const store = createSqlStore({
+    db,
+    dialect: postgresDialect,
+    locks: createAdvisoryLocks(lockPool, schema),
+    migrate: () => Promise.resolve(),
+    close: async () => {
+      await Promise.all([pool.end(), lockPool.end()])
+    },
+  })
+  return {
+    store,
+    lockClients,
+    kill() {
+      dead = true
+      for (const client of lockClients)
+        (client as unknown as { connection: { stream: Socket } }).connection.stream.destroy()
+    },
   }
 }
 

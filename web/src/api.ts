@@ -15,6 +15,7 @@ import {
   logs,
   mcpKeys,
   requestOf,
+  webhookEvents,
   ui,
   type CallInput,
   type ReplyOf,
@@ -34,6 +35,8 @@ export type { LogView } from '../../src/engine/patchbay.js'
 export type { RequestOutcome } from '../../src/engine/envelope.js'
 export type { ActionOutcome, TestOutcome } from '../../src/server/contract.js'
 export type { CreatedMcpKey, McpKeyView } from '../../src/engine/mcp-keys.js'
+export type { WebhookEventView } from '../../src/engine/webhooks.js'
+export type { WebhookEventStatus } from '../../src/connector/literals.js'
 export type { FieldIssue, Page }
 
 /** The body of `POST /connections/:id/request`, as sent. */
@@ -165,6 +168,10 @@ export const api = {
   },
   logs: {
     list: (query?: QueryOf<typeof logs.list>) => call(logs.list, { query }),
+  },
+  webhookEvents: {
+    list: (query?: QueryOf<typeof webhookEvents.list>) => call(webhookEvents.list, { query }),
+    retry: (id: string) => call(webhookEvents.retry, { params: { id } }),
   },
   /** The auth types connectors may use, with what the builder draws their forms from. */
   authTypes: () => call(authTypes.list).then((r) => r.items),

@@ -15,6 +15,7 @@ import { ConsolePage } from './pages/console.js'
 import { LogsPage } from './pages/logs.js'
 import { McpKeysPage } from './pages/mcp-keys.js'
 import { SignInPage } from './pages/sign-in.js'
+import { WebhooksPage } from './pages/webhooks.js'
 import { Link, match, navigate, RouterProvider, useLocation } from './router.js'
 
 type Session = 'checking' | 'in' | 'out' | { error: unknown }
@@ -25,6 +26,7 @@ const NAV: [path: string, label: string][] = [
   ['/console', 'Console'],
   ['/logs', 'Logs'],
   ['/mcp-keys', 'MCP keys'],
+  ['/webhooks', 'Webhooks'],
 ]
 
 function Page() {
@@ -42,6 +44,7 @@ function Page() {
   if (match('/console', pathname)) return <ConsolePage />
   if (match('/logs', pathname)) return <LogsPage />
   if (match('/mcp-keys', pathname)) return <McpKeysPage />
+  if (match('/webhooks', pathname)) return <WebhooksPage />
   return (
     <div>
       <h1>Page not found</h1>

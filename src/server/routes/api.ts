@@ -15,6 +15,7 @@ import {
   connectors,
   logs,
   mcpKeys,
+  webhookEvents,
 } from '../contract.js'
 import { adminKeyRoutes } from './admin.js'
 import { describeAuthTypes } from './auth-types.js'
@@ -75,6 +76,12 @@ export function apiRoutes(pb: Patchbay): Hono {
     revoke: async ({ params }) => {
       await pb.mcpKeys.revoke(params.id)
     },
+  })
+
+  bind(api, API_BASE, webhookEvents, {
+    list: ({ query }) => pb.webhookEvents.list(query),
+    get: ({ params }) => pb.webhookEvents.get(params.id),
+    retry: ({ params }) => pb.webhookEvents.retry(params.id),
   })
 
   return api

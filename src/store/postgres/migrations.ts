@@ -188,4 +188,34 @@ export const POSTGRES_MIGRATIONS: Migration[] = [
   CREATE INDEX logs_tool ON logs (tool, seq);
   `,
   },
+  // 6: the webhook outbox: connection events written with the change that caused them, delivered
+  // by any process, in order per connection (docs/connect.md).
+  {
+    sql: `
+  CREATE TABLE webhook_events (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    connection_id TEXT NOT NULL,
+    connector_id TEXT NOT NULL,
+    end_user TEXT,
+    created_at BIGINT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at BIGINT NOT NULL,
+    lease_owner TEXT,
+    lease_until BIGINT,
+    last_attempt_at BIGINT,
+    last_status INTEGER,
+    last_error TEXT,
+    finished_at BIGINT,
+    CONSTRAINT webhook_events_id_key UNIQUE (id)
+  );
+  CREATE INDEX webhook_events_due ON webhook_events (status, next_attempt_at);
+  CREATE INDEX webhook_events_pending ON webhook_events (connection_id, seq) WHERE status = 'pending';
+  CREATE INDEX webhook_events_status ON webhook_events (status, seq);
+  CREATE INDEX webhook_events_connection ON webhook_events (connection_id, seq);
+  CREATE INDEX webhook_events_finished ON webhook_events (status, finished_at);
+  `,
+  },
 ]

@@ -42,6 +42,19 @@ const UNIQUE_CONSTRAINTS: Record<string, string> = {
   admin_keys_key_hash_key: 'admin_keys.key_hash',
   connect_sessions_token_hash_key: 'connect_sessions.token_hash',
   mcp_keys_key_hash_key: 'mcp_keys.key_hash',
+  webhook_events_id_key: 'webhook_events.id',
+}
+
+/** What the shared SQL needs to know about PostgreSQL. */
+export const postgresDialect: Dialect = {
+  name: 'postgres',
+  crossProcess: true,
+  forUpdate: ' FOR UPDATE',
+  forUpdateSkipLocked: ' FOR UPDATE SKIP LOCKED',
+  uniqueViolation(err) {
+    if (!(err instanceof pg.DatabaseError) || err.code !== '23505') return undefined
+    return UNIQUE_CONSTRAINTS[err.constraint ?? ''] ?? `${err.table}.${err.constraint}`
+  },
 }
 
 export function createPostgresStore(options: PostgresStoreOptions): Store {
@@ -68,20 +81,9 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   const db = createPostgresDb(pool)
   let closing: Promise<void> | undefined
 
-  const dialect: Dialect = {
-    name: 'postgres',
-    crossProcess: true,
-    forUpdate: ' FOR UPDATE',
-    forUpdateSkipLocked: ' FOR UPDATE SKIP LOCKED',
-    uniqueViolation(err) {
-      if (!(err instanceof pg.DatabaseError) || err.code !== '23505') return undefined
-      return UNIQUE_CONSTRAINTS[err.constraint ?? ''] ?? `${err.table}.${err.constraint}`
-    },
-  }
-
   return createSqlStore({
     db,
-    dialect,
+    dialect: postgresDialect,
     locks: createAdvisoryLocks(lockPool, schema ?? ''),
     // The transaction-scoped advisory lock serialises processes that start at once: the first
     // applies the migrations, the others then find them applied (and the lock is released at

@@ -15,8 +15,10 @@ import type {
   EndUserRecord,
   LogRecord,
   McpKeyRecord,
+  NewWebhookEvent,
   OAuthStateRecord,
   UiSessionRecord,
+  WebhookEventRecord,
 } from '../store.js'
 import type { Row } from './db.js'
 
@@ -308,4 +310,38 @@ export const toUiSession = (r: Row): UiSessionRecord => ({
   keyHash: r.key_hash as string,
   createdAt: r.created_at as number,
   expiresAt: r.expires_at as number,
+})
+
+/** A new outbox row: pending, due at once. */
+export function webhookEventRow(e: NewWebhookEvent): InsertRow {
+  return row('webhook_events', [
+    ['id', e.id],
+    ['type', e.type],
+    ['connection_id', e.connectionId],
+    ['connector_id', e.connectorId],
+    ['end_user', e.endUser],
+    ['created_at', e.createdAt],
+    ['status', 'pending'],
+    ['attempts', 0],
+    ['next_attempt_at', e.createdAt],
+  ])
+}
+
+export const toWebhookEvent = (r: Row): WebhookEventRecord => ({
+  id: r.id as string,
+  seq: Number(r.seq),
+  type: r.type as string,
+  connectionId: r.connection_id as string,
+  connectorId: r.connector_id as string,
+  endUser: text(r.end_user),
+  createdAt: r.created_at as number,
+  status: r.status as WebhookEventRecord['status'],
+  attempts: r.attempts as number,
+  nextAttemptAt: r.next_attempt_at as number,
+  leaseOwner: text(r.lease_owner),
+  leaseUntil: int(r.lease_until),
+  lastAttemptAt: int(r.last_attempt_at),
+  lastStatus: int(r.last_status),
+  lastError: text(r.last_error),
+  finishedAt: int(r.finished_at),
 })

@@ -9,6 +9,7 @@ import type {
   CallState,
   ConnectSessionRecord,
   HeldLock,
+  NewWebhookEvent,
   Page,
   SealedValue,
   Store,
@@ -37,7 +38,9 @@ import {
   toMcpKey,
   toOAuthState,
   toUiSession,
+  toWebhookEvent,
   uiSessionRow,
+  webhookEventRow,
   type InsertRow,
 } from './rows.js'
 
@@ -104,9 +107,34 @@ const UPDATE_CREDENTIALS_SQL = `UPDATE connections SET secrets = ?, expires_at =
   refresh_failures = 0, updated_at = ?
 WHERE id = ? AND credentials_version = ?`
 
+/** The outbox events due for a claim: the oldest pending event of each connection, in order. */
+const CLAIMABLE_WEBHOOK_EVENTS_SQL = `SELECT * FROM webhook_events e
+WHERE e.status = 'pending' AND e.next_attempt_at <= ? AND (e.lease_until IS NULL OR e.lease_until <= ?)
+  AND NOT EXISTS (SELECT 1 FROM webhook_events p
+    WHERE p.status = 'pending' AND p.connection_id = e.connection_id AND p.seq < e.seq)
+ORDER BY e.seq LIMIT ?`
+
 export function createSqlStore(parts: SqlStoreParts): Store {
   const { db, dialect, locks } = parts
   const insert = (q: Db, r: InsertRow) => q.run(insertSql(r), r.values)
+
+  /**
+   * Runs a change and writes its webhook events with it, in one transaction, when the change
+   * reports it was made; without events, the change alone (no transaction it does not need).
+   */
+  async function withEvents<T>(
+    q: Db,
+    events: readonly NewWebhookEvent[] | undefined,
+    change: (tx: Db) => Promise<T>,
+    made: (result: T) => boolean,
+  ): Promise<T> {
+    if (!events?.length) return change(q)
+    return q.transaction(async (tx) => {
+      const result = await change(tx)
+      if (made(result)) for (const e of events) await insert(tx, webhookEventRow(e))
+      return result
+    })
+  }
 
   /** Rewrites the index of a connector's saved actions, in the connector's own transaction. */
   async function indexActions(tx: Db, connectorId: string, actionIds: string[]): Promise<void> {
@@ -127,11 +155,11 @@ export function createSqlStore(parts: SqlStoreParts): Store {
 
   function heldLock(fence: { db: Db; condition?: { sql: string; args: unknown[] } }): HeldLock {
     return {
-      async updateCredentials(id, expectedVersion, u) {
+      async updateCredentials(id, expectedVersion, u, events) {
         const sql = fence.condition
           ? `${UPDATE_CREDENTIALS_SQL} AND ${fence.condition.sql}`
           : UPDATE_CREDENTIALS_SQL
-        const changed = await fence.db.run(sql, [
+        const args = [
           u.secrets,
           u.expiresAt,
           u.refreshExpiresAt,
@@ -141,7 +169,13 @@ export function createSqlStore(parts: SqlStoreParts): Store {
           id,
           expectedVersion,
           ...(fence.condition?.args ?? []),
-        ])
+        ]
+        const changed = await withEvents(
+          fence.db,
+          events,
+          (tx) => tx.run(sql, args),
+          (n) => n === 1,
+        )
         return changed === 1 ? expectedVersion + 1 : undefined
       },
     }
@@ -239,8 +273,13 @@ export function createSqlStore(parts: SqlStoreParts): Store {
       return row?.connector_id
     },
 
-    async insertConnection(r) {
-      await insert(db, connectionRow(r))
+    async insertConnection(r, events) {
+      await withEvents(
+        db,
+        events,
+        (tx) => insert(tx, connectionRow(r)),
+        () => true,
+      )
     },
 
     async getConnection(id) {
@@ -283,7 +322,7 @@ export function createSqlStore(parts: SqlStoreParts): Store {
       return page(rows, limit, toConnection, byCreated)
     },
 
-    async updateConnection(id, patch) {
+    async updateConnection(id, patch, events) {
       const sets: string[] = []
       const args: unknown[] = []
       for (const [k, v] of Object.entries(patch)) {
@@ -294,20 +333,28 @@ export function createSqlStore(parts: SqlStoreParts): Store {
       }
       sets.push('updated_at = ?')
       args.push(Date.now(), id)
-      return (await db.run(`UPDATE connections SET ${sets.join(', ')} WHERE id = ?`, args)) === 1
+      const sql = `UPDATE connections SET ${sets.join(', ')} WHERE id = ?`
+      return withEvents(
+        db,
+        events,
+        async (tx) => (await tx.run(sql, args)) === 1,
+        (changed) => changed,
+      )
     },
 
-    updateCredentials(id, expectedVersion, update) {
+    updateCredentials(id, expectedVersion, update, events) {
       // One statement: the WHERE clause is checked on the row the write locks, so of many
       // concurrent writers at one version exactly one matches.
-      return heldLock({ db }).updateCredentials(id, expectedVersion, update)
+      return heldLock({ db }).updateCredentials(id, expectedVersion, update, events)
     },
 
-    deleteConnection(id) {
+    deleteConnection(id, events) {
       return db.transaction(async (tx) => {
         await tx.run('DELETE FROM oauth_states WHERE connection_id = ?', [id])
         await tx.run('DELETE FROM breakers WHERE key = ?', [`connection:${id}`])
-        return (await tx.run('DELETE FROM connections WHERE id = ?', [id])) === 1
+        const deleted = (await tx.run('DELETE FROM connections WHERE id = ?', [id])) === 1
+        if (deleted) for (const e of events ?? []) await insert(tx, webhookEventRow(e))
+        return deleted
       })
     },
 
@@ -613,7 +660,74 @@ export function createSqlStore(parts: SqlStoreParts): Store {
       return (await db.run('DELETE FROM ui_sessions WHERE id_hash = ?', [idHash])) === 1
     },
 
-    async purge({ now, logsBefore, sessionGraceMs, batch }) {
+    claimWebhookEvents({ owner, now, leaseMs, limit }) {
+      return db.transaction(async (tx) => {
+        const rows = await tx.all(`${CLAIMABLE_WEBHOOK_EVENTS_SQL}${dialect.forUpdateSkipLocked}`, [
+          now,
+          now,
+          limit,
+        ])
+        if (rows.length === 0) return []
+        const leaseUntil = now + leaseMs
+        const seqs = rows.map((r) => Number(r.seq))
+        await tx.run(
+          `UPDATE webhook_events SET lease_owner = ?, lease_until = ? WHERE seq IN ${placeholders(seqs.length)}`,
+          [owner, leaseUntil, ...seqs],
+        )
+        return rows.map((r) => ({ ...toWebhookEvent(r), leaseOwner: owner, leaseUntil }))
+      })
+    },
+
+    async settleWebhookEvent(id, owner, o) {
+      const changed = await db.run(
+        `UPDATE webhook_events SET status = ?, attempts = attempts + 1, next_attempt_at = ?,
+           last_attempt_at = ?, last_status = ?, last_error = ?, finished_at = ?,
+           lease_owner = NULL, lease_until = NULL
+         WHERE id = ? AND status = 'pending' AND (lease_owner = ? OR ? = 'delivered')`,
+        [
+          o.status,
+          o.nextAttemptAt,
+          o.at,
+          o.lastStatus,
+          o.lastError,
+          o.status === 'pending' ? null : o.at,
+          id,
+          owner,
+          o.status,
+        ],
+      )
+      return changed === 1
+    },
+
+    async getWebhookEvent(id) {
+      const row = await db.get('SELECT * FROM webhook_events WHERE id = ?', [id])
+      return row ? toWebhookEvent(row) : undefined
+    },
+
+    async listWebhookEvents({ limit, cursor, status, connectionId }) {
+      const after = readCursor(cursor, 'n')
+      const f = filters()
+      if (status) f.add('status = ?', status)
+      if (connectionId) f.add('connection_id = ?', connectionId)
+      if (after) f.add('seq < ?', after[0])
+      const rows = await db.all(
+        `SELECT * FROM webhook_events ${where(f.conditions)} ORDER BY seq DESC LIMIT ?`,
+        [...f.args, limit + 1],
+      )
+      return page(rows, limit, toWebhookEvent, (r) => [Number(r.seq)])
+    },
+
+    async retryWebhookEvent(id, now) {
+      const changed = await db.run(
+        `UPDATE webhook_events SET status = 'pending', attempts = 0, next_attempt_at = ?,
+           finished_at = NULL, lease_owner = NULL, lease_until = NULL
+         WHERE id = ? AND status = 'dead'`,
+        [now, id],
+      )
+      return changed === 1
+    },
+
+    async purge({ now, logsBefore, deliveredEventsBefore, sessionGraceMs, batch }) {
       const oldest = now - sessionGraceMs
       // Each DELETE picks at most `batch` rows by key: a short statement, never a long lock.
       const counts = {
@@ -646,6 +760,15 @@ export function createSqlStore(parts: SqlStoreParts): Store {
              (SELECT key, window_start FROM rate_windows WHERE expires_at <= ? LIMIT ?)`,
           [now, batch],
         ),
+        webhookEvents:
+          deliveredEventsBefore === undefined
+            ? 0
+            : await db.run(
+                `DELETE FROM webhook_events WHERE seq IN
+                   (SELECT seq FROM webhook_events WHERE status = 'delivered' AND finished_at < ?
+                    ORDER BY seq LIMIT ?)`,
+                [deliveredEventsBefore, batch],
+              ),
       }
       return counts
     },
@@ -660,6 +783,14 @@ export function createSqlStore(parts: SqlStoreParts): Store {
         'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
         [key, value],
       )
+    },
+
+    async setMetaIfAbsent(key, value) {
+      const changed = await db.run(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING',
+        [key, value],
+      )
+      return changed === 1
     },
   }
   return store

@@ -186,4 +186,33 @@ export const SQLITE_MIGRATIONS: Migration[] = [
   CREATE INDEX logs_tool ON logs(tool, seq);
   `,
   },
+  // 6: the webhook outbox: connection events written with the change that caused them, delivered
+  // by any process, in order per connection (docs/connect.md).
+  {
+    sql: `
+  CREATE TABLE webhook_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    connection_id TEXT NOT NULL,
+    connector_id TEXT NOT NULL,
+    end_user TEXT,
+    created_at INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    lease_owner TEXT,
+    lease_until INTEGER,
+    last_attempt_at INTEGER,
+    last_status INTEGER,
+    last_error TEXT,
+    finished_at INTEGER
+  );
+  CREATE INDEX webhook_events_due ON webhook_events(status, next_attempt_at);
+  CREATE INDEX webhook_events_pending ON webhook_events(connection_id, seq) WHERE status = 'pending';
+  CREATE INDEX webhook_events_status ON webhook_events(status, seq);
+  CREATE INDEX webhook_events_connection ON webhook_events(connection_id, seq);
+  CREATE INDEX webhook_events_finished ON webhook_events(status, finished_at);
+  `,
+  },
 ]

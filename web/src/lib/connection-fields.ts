@@ -53,6 +53,26 @@ export function schemeFields(type: string, s: Obj): FieldDefinition[] | undefine
   }
 }
 
+const PRESENTATION = ['label', 'hint', 'default', 'options'] as const
+
+/**
+ * The connector's fields merged with its auth type's, as the API merges them
+ * (`src/engine/connection-fields.ts`): a connector field that re-declares an auth type's field
+ * gives it its label, hint, default and options, and the field is asked for once.
+ */
+function mergeFields(own: FieldDefinition[], scheme: FieldDefinition[]): FieldDefinition[] {
+  const byName = new Map(scheme.map((f) => [f.name, f]))
+  const merged = own.map((f) => {
+    const base = byName.get(f.name)
+    if (!base) return f
+    const out: FieldDefinition = { ...base }
+    for (const key of PRESENTATION) if (f[key] !== undefined) Object.assign(out, { [key]: f[key] })
+    return out
+  })
+  const declared = new Set(own.map((f) => f.name))
+  return [...merged, ...scheme.filter((f) => !declared.has(f.name))]
+}
+
 export function formFields(connector: ConnectorView, values: Obj): FieldDefinition[] {
   const auth = connector.auth
   if (auth.type === 'multi') {
@@ -69,10 +89,11 @@ export function formFields(connector: ConnectorView, values: Obj): FieldDefiniti
     }
     const key = values[selectedBy]
     const chosen = typeof key === 'string' ? options[key] : undefined
-    if (!chosen) return [...connector.fields, picker]
+    if (!chosen) return mergeFields(connector.fields, [picker])
     const own = schemeFields(String(chosen.type), chosen)
-    if (own === undefined) return connector.connectionFields ?? [...connector.fields, picker]
-    return [...connector.fields, picker, ...(chosen.fields ?? []), ...own]
+    if (own === undefined)
+      return connector.connectionFields ?? mergeFields(connector.fields, [picker])
+    return mergeFields(connector.fields, [picker, ...(chosen.fields ?? []), ...own])
   }
   if (connector.connectionFields) return connector.connectionFields
   return [...connector.fields, ...(schemeFields(auth.type, auth) ?? [])]
