@@ -54,6 +54,7 @@ export function createConnectionSecrets(ctx: EngineContext): ConnectionSecretBox
       const fields = connectionFieldsOf(loaded, values)
       const scope = () => ({
         ...templateScope(fields, actx.values),
+        ...actx.credentials.tokenValues,
         ...actx.credentials.values,
       })
       const actx: AuthContext = {

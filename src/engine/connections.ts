@@ -31,6 +31,11 @@ export interface ConnectionView {
   /** Non-secret values; secret fields are listed by name in `secretsSet` only. */
   values: Record<string, unknown>
   secretsSet: string[]
+  /**
+   * Values kept from the provider's token response that are not secrets (the connector's
+   * `tokenResponseValues`: an instance URL, an account id), as the last token answer left them.
+   */
+  tokenValues: Record<string, string>
   /** The breaker around this connection's ad-hoc calls. */
   breaker: BreakerView
   expiresAt: string | null
@@ -82,6 +87,7 @@ export function createConnectionService(
 
   async function view(record: ConnectionRecord, loaded?: LoadedConnector): Promise<ConnectionView> {
     const connector = loaded?.record ?? (await store.getConnector(record.connectorId))
+    const secrets = secretBox.open(record)
     return {
       id: record.id,
       connector: {
@@ -95,7 +101,8 @@ export function createConnectionService(
       statusMessage: record.statusMessage,
       identity: record.identity,
       values: record.values,
-      secretsSet: Object.keys(secretBox.open(record).values),
+      secretsSet: Object.keys(secrets.values),
+      tokenValues: { ...secrets.credentials.tokenValues },
       breaker: await breakers.view(connectionBreakerKey(record.id)),
       expiresAt: iso(record.expiresAt),
       refreshExpiresAt: iso(record.refreshExpiresAt),
