@@ -14,6 +14,7 @@ import {
   connectorPatchSchema,
   requestInputSchema,
 } from '../connector/schema.js'
+import { connectorTemplateSchema, templatePlaceholderSchema } from '../connector/templates.js'
 import { adminKeyInputSchema } from '../engine/admin.js'
 import { connectSessionInputSchema } from '../engine/connect-sessions.js'
 import { ERROR_CODES } from '../errors.js'
@@ -386,6 +387,55 @@ export function buildOpenApi(registry: AuthRegistry, version: string): Json {
             ),
             ...errors,
           },
+        },
+      },
+      '/connector-templates': {
+        get: {
+          summary:
+            'The connector templates shipped with Patchbay (docs/templates.md): one summary each',
+          responses: {
+            '200': ok(
+              '{ items: [{ name, title, description, docs, authType, grantType?, placeholders }] }',
+              {
+                type: 'object',
+                required: ['items'],
+                properties: {
+                  items: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      required: [
+                        'name',
+                        'title',
+                        'description',
+                        'docs',
+                        'authType',
+                        'placeholders',
+                      ],
+                      properties: {
+                        name: { type: 'string' },
+                        title: { type: 'string' },
+                        description: { type: 'string' },
+                        docs: { type: 'array', items: { type: 'string' } },
+                        authType: { type: 'string' },
+                        grantType: { type: 'string' },
+                        placeholders: { type: 'array', items: schemaOf(templatePlaceholderSchema) },
+                      },
+                    },
+                  },
+                },
+              },
+            ),
+            ...errors,
+          },
+        },
+      },
+      '/connector-templates/{name}': {
+        parameters: [idParam('name')],
+        get: {
+          summary:
+            'One connector template: its connector definition and the placeholders (client id, secret) to fill in before POST /connectors',
+          responses: { '200': ok('The template', schemaOf(connectorTemplateSchema)), ...errors },
         },
       },
       '/openapi.json': {

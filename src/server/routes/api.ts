@@ -11,6 +11,7 @@ import { queryOf, readJson } from '../http.js'
 import { adminKeyRoutes } from './admin.js'
 import { authTypeRoutes } from './auth-types.js'
 import { connectSessionRoutes } from './connect.js'
+import { connectorTemplateRoutes } from './connector-templates.js'
 
 const STATUSES = ['pending', 'connected', 'needs_reauth', 'error']
 
@@ -89,6 +90,7 @@ export function apiRoutes(pb: Patchbay): Hono {
   api.route('/', adminKeyRoutes(pb))
   api.route('/', connectSessionRoutes(pb))
   api.route('/', authTypeRoutes(pb))
+  api.route('/', connectorTemplateRoutes())
 
   return api
 }
