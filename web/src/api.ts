@@ -19,6 +19,7 @@ import type {
   TestOutcome,
   TokenTestReport,
 } from './types.js'
+import type { ConnectorTemplate, TemplateSummary } from '../../src/connector/templates.js'
 
 export class ApiError extends Error {
   readonly status: number
@@ -157,6 +158,13 @@ export const api = {
   /** The auth types connectors may use, with what the builder draws their forms from. */
   authTypes: () =>
     call<{ items: AuthTypeInfo[] }>('GET', '/api/v1/auth-types').then((r) => r.items),
+  /** The connector templates shipped with Patchbay (docs/templates.md). */
+  connectorTemplates: {
+    list: () =>
+      call<{ items: TemplateSummary[] }>('GET', '/api/v1/connector-templates').then((r) => r.items),
+    get: (name: string) =>
+      call<ConnectorTemplate>('GET', `/api/v1/connector-templates/${enc(name)}`),
+  },
 }
 
 /** Every page of a list. */

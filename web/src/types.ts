@@ -108,6 +108,8 @@ export interface ConnectionView {
   identity: string | null
   values: Obj
   secretsSet: string[]
+  /** Values kept from the token response that are not secrets (absent on older servers). */
+  tokenValues?: Record<string, string>
   breaker?: BreakerView
   expiresAt: string | null
   refreshExpiresAt: string | null
