@@ -1,7 +1,7 @@
 /**
  * A connection's base URL and the origins its credentials may go to, resolved from the
  * connector's templates with the connection's values and the values kept from its token response
- * (`tokenResponseValues`, src/auth/response-values.ts; docs/concepts.md, "Templates").
+ * (`tokenResponseValues`: docs/auth/oauth2.md, "Values from the token response").
  *
  * A value fills a part of the URL percent-encoded, so it can never move the request to another
  * host. One thing more is allowed to a kept token-response value, which the provider's own token
