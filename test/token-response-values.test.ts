@@ -228,7 +228,9 @@ describe.each(await testStoreKinds())('token-response values on %s', (storeKind)
       server = await startTokenServer({
         tokenBody: (token) => ({
           data: { token },
-          ...(region.url ? { account: { api_url: region.url, id: 'acct-1' } } : {}),
+          ...(region.url
+            ? { account: { api_url: region.url, id: 'acct-1', files_url: `${c.origin}/` } }
+            : {}),
         }),
       })
       server.route('POST', '/session', (_req, s) => ({
@@ -268,24 +270,44 @@ describe.each(await testStoreKinds())('token-response values on %s', (storeKind)
       const id = await readyConnector({
         name: 'Regional token API',
         baseUrl: '{{api_url}}/v2/',
+        allowedOrigins: ['{{files_url}}'],
         auth: {
           type: 'http_token',
           request: { method: 'POST', url: `${server.url}/token` },
           tokenPath: 'data.token',
           prefix: 'Bearer',
-          tokenResponseValues: { api_url: 'account.api_url', account_id: 'account.id' },
+          tokenResponseValues: {
+            api_url: 'account.api_url',
+            account_id: 'account.id',
+            files_url: 'account.files_url',
+          },
         },
         customAction: { enabled: true },
       })
       region.url = a.origin
       const { id: connection, view, sent } = await connectAndCall(id, a)
-      expect(view.tokenValues).toEqual({ api_url: a.origin, account_id: 'acct-1' })
+      expect(view.tokenValues).toEqual({
+        api_url: a.origin,
+        account_id: 'acct-1',
+        files_url: `${c.origin}/`,
+      })
       expect(sent.path).toBe('/v2/me')
       expect(sent.headers.authorization).toBe(`Bearer ${server.issued.at(-1)}`)
+      // The allowed origin the token answer named takes the credentials too; another does not.
+      const toFiles = await call(connection, { url: `${c.origin}/files/report.pdf` })
+      expect(toFiles.status, JSON.stringify(toFiles.body)).toBe(200)
+      expect(c.requests.at(-1)!.path).toBe('/files/report.pdf')
+      expect(c.requests.at(-1)!.headers.authorization).toBe(`Bearer ${server.issued.at(-1)}`)
+      const elsewhere = await call(connection, { url: `${b.origin}/v2/me` })
+      expect(elsewhere.body.error.code).toBe('request.origin_refused')
 
       region.url = b.origin
       const refreshed = await t.api('POST', `/api/v1/connections/${connection}/refresh`)
-      expect(refreshed.body.tokenValues).toEqual({ api_url: b.origin, account_id: 'acct-1' })
+      expect(refreshed.body.tokenValues).toEqual({
+        api_url: b.origin,
+        account_id: 'acct-1',
+        files_url: `${c.origin}/`,
+      })
       const before = b.requests.length
       await call(connection, { path: 'me' })
       expect(b.requests).toHaveLength(before + 1)
