@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   'connector.custom_action_disabled',
   'connector.code_error',
   'connector.managed_by_code',
+  'connector.template_not_found',
   'connection.not_found',
   'connection.invalid_values',
   'connection.not_connected',

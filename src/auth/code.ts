@@ -484,7 +484,10 @@ export function createCodeScheme(connector: CodeConnector, options: CodeSchemeOp
     const url = /^https?:\/\//i.test(path) ? new URL(path) : new URL(path.replace(/^\/+/, ''), base)
     const allowed = new Set([
       base.origin,
-      ...(connector.allowedOrigins ?? []).map((o) => new URL(o).origin),
+      // A templated origin (`https://{{shop}}.example.com`) is left out here: fewer, never more.
+      ...(connector.allowedOrigins ?? [])
+        .filter((o) => !o.includes('{{'))
+        .map((o) => new URL(o).origin),
     ])
     if (!allowed.has(url.origin)) {
       throw new PatchbayError(

@@ -14,28 +14,31 @@ import { z } from 'zod'
 import { httpMethod, templatedUrl } from '../connector/schema.js'
 import { PatchbayError, type ErrorCode } from '../errors.js'
 import type { HttpClient, HttpRequestInit, HttpResponse } from '../lib/http.js'
-import { splitPath } from '../lib/json-path.js'
 import { setBodyField } from '../lib/request.js'
 import { MissingTemplateValue } from '../lib/template.js'
 import type { HintSet } from './presentation.js'
-import { defineAuthScheme, type AuthContext, type Credentials } from './scheme.js'
+import {
+  extractValue,
+  jsonPathSchema,
+  readTokenValues,
+  tokenResponseValuesHint,
+  tokenResponseValuesSchema,
+  valueNameSchema,
+  withTokenValues,
+} from './response-values.js'
+import {
+  defineAuthScheme,
+  type AuthContext,
+  type Credentials,
+  type TokenValueDeclaration,
+} from './scheme.js'
+
+export { extractValue, jsonPathSchema, type Extracted } from './response-values.js'
 
 const headerName = z
   .string()
   .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid HTTP header name')
   .max(100)
-
-/** A value name usable as `{{name}}`. */
-const valueName = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must start with a letter or _ and use letters, digits and _')
-  .max(64)
-
-/** A dotted path into a JSON response: `data.token`, `items.0.id`, `items[0].id`. */
-export const jsonPathSchema = z
-  .string()
-  .max(200)
-  .refine((p) => splitPath(p).length > 0, 'must name a value, such as data.token')
 
 const templated = z.string().max(4000)
 
@@ -84,7 +87,13 @@ const stepSchema = z
   .object({
     ...authRequestShape,
     /** `{ name: 'json.path' }`: where each value sits in the step's JSON response. */
-    extract: z.record(valueName, jsonPathSchema).default({}),
+    extract: z.record(valueNameSchema, jsonPathSchema).default({}),
+    /**
+     * Values of the step's response that are not secrets (an instance URL, an account id): kept
+     * with the connection like `extract`, shown on it, and usable in the base URL
+     * (`response-values.ts`). No default: a ready connector stored before it has none.
+     */
+    tokenResponseValues: tokenResponseValuesSchema().optional(),
   })
   .strict()
 export type AcquireStep = z.infer<typeof stepSchema>
@@ -95,6 +104,20 @@ export const customSettings = z
       .array(stepSchema)
       .min(1, 'needs at least one step, or leave acquire out')
       .max(10, 'has at most 10 steps')
+      .superRefine((steps, ctx) => {
+        // A value is a secret (`extract`) or not (`tokenResponseValues`), never both.
+        const extracted = new Set(steps.flatMap((s) => Object.keys(s.extract)))
+        steps.forEach((step, i) => {
+          for (const name of Object.keys(step.tokenResponseValues ?? {})) {
+            if (extracted.has(name))
+              ctx.addIssue({
+                code: 'custom',
+                path: [i, 'tokenResponseValues', name],
+                message: `is also an extracted (secret) value; keep "${name}" in one of the two`,
+              })
+          }
+        })
+      })
       .optional(),
     apply: z
       .object({
@@ -133,7 +156,12 @@ export const customScheme = defineAuthScheme({
             label: 'extracted values',
             keyLabel: 'Name',
             valueLabel: 'JSON path',
-            hint: 'e.g. authtoken = data.token',
+            hint: 'Secrets, e.g. authtoken = data.token.',
+          },
+          tokenResponseValues: {
+            ...tokenResponseValuesHint,
+            label: 'values that are not secrets',
+            hint: 'Shown on the connection and usable in the base URL, e.g. instance_url = instance_url.',
           },
         },
         groups: authRequestHints.groups,
@@ -173,6 +201,14 @@ export const customScheme = defineAuthScheme({
   // Templates read the connector's own fields; custom adds none.
   connectionFields: () => [],
   canRefresh: (s) => (s.acquire?.length ?? 0) > 0,
+  tokenValues: (s) =>
+    (s.acquire ?? []).flatMap((step, i): TokenValueDeclaration[] =>
+      Object.keys(step.tokenResponseValues ?? {}).map((name) => ({
+        name,
+        secret: false,
+        path: `acquire.${i}.tokenResponseValues.${name}`,
+      })),
+    ),
   async connect(ctx) {
     return { status: 'connected', credentials: await runAcquire(ctx, 'connection.flow_failed') }
   },
@@ -229,12 +265,17 @@ async function runAcquire(
   const before = ctx.credentials
   // A refresh starts from the values acquired before, so a step can use e.g. a refresh token.
   const acquired: Record<string, string> = { ...before.values }
+  // Values that are not secrets, kept from before unless a step answers them again.
+  const kept: Record<string, string> = {}
+  for (const step of steps)
+    for (const name of Object.keys(step.tokenResponseValues ?? {}))
+      if (before.tokenValues?.[name] !== undefined) kept[name] = before.tokenValues[name]
   const obtainedAt = ctx.now()
   try {
     for (const [index, step] of steps.entries()) {
       // `ctx.render` reads `ctx.credentials` when called: pointing it at the values acquired so far
       // lets later steps use them with the engine's own template scope (multiselect joins…).
-      ctx.credentials = { ...before, values: { ...acquired } }
+      ctx.credentials = { ...before, values: { ...acquired }, tokenValues: { ...kept } }
       const label = `acquire step ${index + 1} of ${steps.length}`
       const res = await sendAuthRequest(
         ctx.http,
@@ -268,11 +309,15 @@ async function runAcquire(
         }
         acquired[name] = found.value
       }
+      Object.assign(
+        kept,
+        readTokenValues(res.body, { tokenResponseValues: step.tokenResponseValues }).tokenValues,
+      )
     }
   } finally {
     ctx.credentials = before
   }
-  return { values: acquired, obtainedAt }
+  return withTokenValues({ values: acquired, obtainedAt }, kept)
 }
 
 export interface AuthRequestErrorContext {
@@ -350,56 +395,6 @@ function templateError(
   return new PatchbayError(code, `${where}: template value "${err.key}" is not set`, {
     details: { ...details, missing: err.key },
   })
-}
-
-export type Extracted = { ok: true; value: string } | { ok: false; problem: string }
-
-function keysOf(value: object): string {
-  const keys = Object.keys(value)
-  if (keys.length === 0) return 'it is empty'
-  const shown = keys.slice(0, 10).map((k) => (k.length > 40 ? `${k.slice(0, 40)}…` : k))
-  return `its keys: ${shown.join(', ')}${keys.length > 10 ? ', …' : ''}`
-}
-
-/**
- * Reads a string at `path` in a parsed response. A problem says where the path broke and which
- * keys were there instead, never a value: a response body may hold secrets.
- */
-export function extractValue(body: unknown, path: string): Extracted {
-  if (body === null || typeof body !== 'object') {
-    return { ok: false, problem: `the response is not JSON, so there is nothing at "${path}"` }
-  }
-  let current: unknown = body
-  const walked: string[] = []
-  for (const key of splitPath(path)) {
-    if (current === null || typeof current !== 'object') {
-      return {
-        ok: false,
-        problem: `nothing at "${path}": "${walked.join('.')}" is ${describeType(current)}, not an object`,
-      }
-    }
-    if (!Object.prototype.hasOwnProperty.call(current, key)) {
-      const where = walked.length === 0 ? 'the response' : `"${walked.join('.')}"`
-      return {
-        ok: false,
-        problem: `nothing at "${path}": ${where} has no "${key}" (${keysOf(current)})`,
-      }
-    }
-    current = (current as Record<string, unknown>)[key]
-    walked.push(key)
-  }
-  if (typeof current === 'string' && current !== '') return { ok: true, value: current }
-  if (typeof current === 'number' || typeof current === 'boolean') {
-    return { ok: true, value: String(current) }
-  }
-  return { ok: false, problem: `"${path}" is ${describeType(current)}, not a string` }
-}
-
-function describeType(value: unknown): string {
-  if (value === null) return 'null'
-  if (value === '') return 'an empty string'
-  if (Array.isArray(value)) return 'an array'
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`
 }
 
 /**

@@ -19,14 +19,26 @@ import { renderTemplate } from '../lib/template.js'
 import {
   authRequestHints,
   authRequestSchema,
-  extractValue,
-  jsonPathSchema,
   sendAuthRequest,
   type AuthRequestSpec,
   refusalCode,
   refusalText,
 } from './custom.js'
+import {
+  declaredTokenValues,
+  extractValue,
+  jsonPathSchema,
+  keepTokenValues,
+  readTokenValues,
+  tokenResponseSecretsHint,
+  tokenResponseValuesHint,
+  tokenResponseValuesSchema,
+  withTokenValues,
+} from './response-values.js'
 import { defineAuthScheme, type AuthContext, type Credentials } from './scheme.js'
+
+/** The value `http_token` keeps the token under; a kept response value cannot take it. */
+const RESERVED_VALUES = ['token']
 
 export const httpTokenSettings = z
   .object({
@@ -48,6 +60,13 @@ export const httpTokenSettings = z
       .max(100)
       .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'must be a valid HTTP header name')
       .default('Authorization'),
+    /**
+     * Other values of the token response to keep with the connection (`response-values.ts`): not
+     * secrets, shown on it; `tokenResponseSecrets` for those that are. No defaults: a ready
+     * connector stored before them has none.
+     */
+    tokenResponseValues: tokenResponseValuesSchema(RESERVED_VALUES).optional(),
+    tokenResponseSecrets: tokenResponseValuesSchema(RESERVED_VALUES).optional(),
   })
   .strict()
 export type HttpTokenSettings = z.infer<typeof httpTokenSettings>
@@ -78,8 +97,13 @@ export const httpTokenScheme = defineAuthScheme({
       },
       prefix: { label: 'Token prefix', placeholder: 'Bearer', group: 'token' },
       header: { label: 'Header', placeholder: 'Authorization', group: 'token' },
+      tokenResponseValues: { ...tokenResponseValuesHint, group: 'values' },
+      tokenResponseSecrets: { ...tokenResponseSecretsHint, group: 'values' },
     },
-    groups: { token: { layout: 'columns-2' } },
+    groups: {
+      token: { layout: 'columns-2' },
+      values: { title: 'Values from the token response', collapsed: true },
+    },
     test: {
       hint: 'Sends the token request once with sample values, so you can check it and pick where the token is.',
       pick: { setting: 'tokenPath', noun: 'token' },
@@ -88,10 +112,13 @@ export const httpTokenScheme = defineAuthScheme({
   // The request's templates read the connector's own fields.
   connectionFields: () => [],
   canRefresh: () => true,
+  tokenValues: (s) => declaredTokenValues(s),
   async connect(ctx) {
     return { status: 'connected', credentials: await acquireToken(ctx, 'connection.flow_failed') }
   },
-  refresh: (ctx) => acquireToken(ctx, 'refresh.failed'),
+  // Values the new answer leaves out are kept (response-values.ts).
+  refresh: async (ctx) =>
+    keepTokenValues(ctx.credentials, await acquireToken(ctx, 'refresh.failed'), ctx.settings),
   apply(ctx, request) {
     const token = ctx.credentials.values.token
     if (!token) {
@@ -159,12 +186,16 @@ async function acquireToken(
   }
   const obtainedAt = ctx.now()
   const expiresIn = s.expiresInPath ? lifetime(res.body, s.expiresInPath) : undefined
-  return {
-    values: { token: token.value },
-    obtainedAt,
-    // A lifetime the response does not state is not an error: the token is used until refused.
-    ...(expiresIn === undefined ? {} : { expiresAt: obtainedAt + expiresIn * 1000 }),
-  }
+  const kept = readTokenValues(res.body, s)
+  return withTokenValues(
+    {
+      values: { ...kept.values, token: token.value },
+      obtainedAt,
+      // A lifetime the response does not state is not an error: the token is used until refused.
+      ...(expiresIn === undefined ? {} : { expiresAt: obtainedAt + expiresIn * 1000 }),
+    },
+    kept.tokenValues,
+  )
 }
 
 function lifetime(body: unknown, path: string): number | undefined {

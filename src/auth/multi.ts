@@ -240,6 +240,20 @@ export function createMultiScheme(getRegistry: () => AuthRegistry) {
           rule: p.rule,
         })),
       ),
+    /**
+     * Every option's kept token-response values, under `options.<key>.` (a name two options keep
+     * appears once): a base URL may use what any option provides.
+     */
+    tokenValues: (s) => {
+      const seen = new Set<string>()
+      return Object.entries(s.options ?? {}).flatMap(([key, o]) =>
+        (schemeOf(o.type)?.tokenValues?.(optionSettings(o)) ?? []).flatMap((v) => {
+          if (seen.has(v.name)) return []
+          seen.add(v.name)
+          return [{ ...v, path: `options.${key}.${v.path}` }]
+        }),
+      )
+    },
     /** The selected option's answer; without values, whether any option can refresh. */
     canRefresh: (s, values, credentials) => {
       const chosen = chosenOption(s, values)

@@ -29,6 +29,21 @@ export interface Credentials {
   refreshExpiresAt?: number | undefined
   /** Epoch ms when the credentials were obtained; proactive refresh runs at 85 % of the lifetime. */
   obtainedAt?: number | undefined
+  /**
+   * Values kept from the token response that are not secrets (the connector's
+   * `tokenResponseValues`, `response-values.ts`): readable as `{{name}}` like `values`, and shown
+   * on the connection. Sealed with the credentials, so they change with them in one write.
+   */
+  tokenValues?: Record<string, string> | undefined
+}
+
+/** A value a scheme keeps from token responses (`AuthScheme.tokenValues`). */
+export interface TokenValueDeclaration {
+  name: string
+  /** Kept with the tokens: never shown, redacted from logs, not usable in URLs. */
+  secret: boolean
+  /** The setting that declares it, relative to `auth` (for the connector's 400s). */
+  path: string
 }
 
 /** Everything a hook may read. Settings and values are decrypted; treat them as secrets. */
@@ -144,6 +159,14 @@ export interface AuthScheme<S = Record<string, unknown>> {
   refresh?(ctx: AuthContext<S>): Promise<Credentials>
   /** Revokes credentials at the provider (best effort). */
   revoke?(ctx: AuthContext<S>): Promise<void>
+  /**
+   * The values these settings keep from token responses (`tokenResponseValues`): readable as
+   * `{{name}}` in the base URL, `allowedOrigins`, `extra` and saved actions, and shown on the
+   * connection unless secret. The connector's validation refuses a name that is also a
+   * connection field, and a base URL that names a value nothing provides. Called with a draft's
+   * partial settings too.
+   */
+  tokenValues?(settings: S): TokenValueDeclaration[]
   /** Names secret values (header names, query keys) this scheme put on requests, for log redaction. */
   readonly redact?: (settings: S) => { headers?: string[]; query?: string[]; form?: string[] }
   /**

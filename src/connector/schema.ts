@@ -19,16 +19,33 @@ import {
   logoProblem,
 } from './rules.js'
 
+/** The URL a template makes with every `{{name}}` filled with a sample, or undefined. */
+function probeUrl(value: string, leading: boolean): URL | undefined {
+  // A template at the very start stands for an origin (`{{instance_url}}/services/`); which
+  // values may do that is the connector validation's to say (engine/connector-validation.ts).
+  const start = leading ? value.replace(/^\{\{\s*[\w.]+\s*\}\}(?=\/|$)/, 'https://x') : value
+  const probe = start.replace(/\{\{\s*[\w.]+\s*\}\}/g, 'x')
+  try {
+    const url = new URL(probe)
+    return /^https?:$/.test(url.protocol) ? url : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** A URL that may hold `{{field}}` templates; it must have an http(s) scheme. */
 export const templatedUrl = z.string().superRefine((value, ctx) => {
-  const probe = value.replace(/\{\{\s*[\w.]+\s*\}\}/g, 'x')
-  let url: URL | undefined
-  try {
-    url = new URL(probe)
-  } catch {
-    url = undefined
+  if (!probeUrl(value, false)) {
+    ctx.addIssue({ code: 'custom', message: 'must be an absolute http:// or https:// URL' })
   }
-  if (!url || !/^https?:$/.test(url.protocol)) {
+})
+
+/**
+ * `baseUrl`: a templated URL that may also start with `{{name}}`, a value kept from the token
+ * response standing for the whole origin (`{{instance_url}}/services/data/v62.0/`).
+ */
+export const templatedBaseUrl = z.string().superRefine((value, ctx) => {
+  if (!probeUrl(value, true)) {
     ctx.addIssue({ code: 'custom', message: 'must be an absolute http:// or https:// URL' })
   }
 })
@@ -321,11 +338,13 @@ export const identitySchema = z
   })
   .strict()
 
+/** An origin, which may use templates like `baseUrl` (`https://{{shop}}.myshopify.com`, `{{instance_url}}`). */
 const originSchema = z.string().superRefine((s, ctx) => {
-  try {
-    const u = new URL(s)
-    if (!/^https?:$/.test(u.protocol) || u.origin !== s.replace(/\/$/, '')) throw new Error()
-  } catch {
+  const probe = probeUrl(s, true)
+  const sample = s
+    .replace(/^\{\{\s*[\w.]+\s*\}\}(?=\/|$)/, 'https://x')
+    .replace(/\{\{\s*[\w.]+\s*\}\}/g, 'x')
+  if (!probe || probe.origin !== sample.replace(/\/$/, '')) {
     ctx.addIssue({ code: 'custom', message: 'must be an origin such as https://api.example.com' })
   }
 })
@@ -358,7 +377,7 @@ export const connectorBaseShape = {
   linkName: linkNameSchema.optional(),
   description: descriptionSchema.optional(),
   logo: logoSchema.optional(),
-  baseUrl: storable(templatedUrl),
+  baseUrl: storable(templatedBaseUrl),
   allowedOrigins: z.array(originSchema).max(20).optional(),
   fields: storable(z.array(fieldSchema).max(100)).default([]),
   auth: storable(authCommonSchema.loose()),
@@ -380,7 +399,7 @@ export const connectorPatchSchema = z
     linkName: linkNameSchema.optional(),
     description: descriptionSchema.optional(),
     logo: logoSchema.nullable().optional(),
-    baseUrl: storable(templatedUrl).optional(),
+    baseUrl: storable(templatedBaseUrl).optional(),
     allowedOrigins: z.array(originSchema).max(20).optional(),
     fields: storable(z.array(fieldSchema).max(100)).optional(),
     auth: storable(authCommonSchema.loose()).optional(),

@@ -12,18 +12,13 @@
  */
 import type { AuthContext } from '../auth/scheme.js'
 import { PatchbayError } from '../errors.js'
-import { MissingTemplateValue, renderTemplate } from '../lib/template.js'
 import type { RetryPolicy, Transport } from '../pipeline/index.js'
 import type { BreakerRecord, ConnectionRecord, Store } from '../store/store.js'
+import { allowedOriginsOf, baseUrlOf, connectionScope, tokenValueNames } from './base-url.js'
 import type { ConnectionSecretBox, ConnectionSecrets } from './connection-secrets.js'
 import { connectionNotFound } from './connections.js'
-import {
-  connectionFieldsOf,
-  type ConnectorRepository,
-  type LoadedConnector,
-} from './connector-repository.js'
+import type { ConnectorRepository, LoadedConnector } from './connector-repository.js'
 import { retryPolicy } from './executor.js'
-import { templateScope } from './values.js'
 
 type Obj = Record<string, unknown>
 
@@ -31,11 +26,11 @@ export interface CallTarget {
   loaded: LoadedConnector
   record: ConnectionRecord
   secrets: ConnectionSecrets
-  /** The connection's values as `{{templates}}` in requests read them. */
+  /** The connection's values (and its token-response values) as `{{templates}}` in requests read them. */
   scope: Obj
-  /** The base URL with the connection's values, or why they do not make one. */
+  /** The base URL with the connection's values, or why they do not make one (`base-url.ts`). */
   base: URL | PatchbayError
-  /** Origins credentials may go to: the base URL's and the connector's `allowedOrigins`. */
+  /** Origins credentials may go to: the base URL's and the connector's `allowedOrigins`, rendered. */
   allowedOrigins: Set<string>
   authContext: AuthContext
   /** The connector's `retry`, its defaults filled in. */
@@ -65,33 +60,6 @@ export interface CallTargets {
 /** How many connections a process keeps ready; each takes a few kilobytes. */
 const MAX_KEPT = 5_000
 
-function baseUrlOf(loaded: LoadedConnector, scope: Obj): URL | PatchbayError {
-  let base: URL
-  try {
-    base = new URL(renderTemplate(loaded.definition.baseUrl, scope, { encode: encodeURIComponent }))
-  } catch (err) {
-    // The connection's values fill the template, so a base URL they break is their fault; the
-    // rendered text is not shown, as a template may have put a secret in it.
-    const missing = err instanceof MissingTemplateValue ? err.key : undefined
-    return new PatchbayError(
-      'connection.invalid_values',
-      missing
-        ? `the base URL needs the connection value "${missing}"`
-        : "the connection's values do not render the base URL to a valid URL",
-      {
-        details: [
-          missing
-            ? { path: `values.${missing}`, rule: 'is required by the base URL' }
-            : { path: 'baseUrl', rule: "must render to a valid URL with the connection's values" },
-        ],
-        cause: err,
-      },
-    )
-  }
-  if (!base.pathname.endsWith('/')) base.pathname += '/'
-  return base
-}
-
 function orError<T>(make: () => T): T | PatchbayError {
   try {
     return make()
@@ -111,18 +79,18 @@ export function createCallTargets(
   function build(loaded: LoadedConnector, record: ConnectionRecord): CallTarget {
     const secrets = secretBox.open(record)
     const values = { ...record.values, ...secrets.values }
-    const scope = templateScope(connectionFieldsOf(loaded, values), values)
-    const base = baseUrlOf(loaded, scope)
+    const scope = connectionScope(loaded, values, secrets.credentials)
+    // A refresh that answers a new instance URL bumps the credentials version, so the next call
+    // builds its target again and goes (with its credentials) to the new origin only.
+    const tokenValues = tokenValueNames(loaded).all
+    const base = baseUrlOf(loaded, scope, tokenValues)
     return {
       loaded,
       record,
       secrets,
       scope,
       base,
-      allowedOrigins: new Set([
-        ...(base instanceof URL ? [base.origin] : []),
-        ...(loaded.definition.allowedOrigins ?? []).map((o) => new URL(o).origin),
-      ]),
+      allowedOrigins: allowedOriginsOf(loaded, base, scope, tokenValues),
       authContext: secretBox.authContext(loaded, record, secrets),
       retry: retryPolicy(loaded.definition),
       transport: orError(() => secretBox.transport(loaded, record, secrets)),

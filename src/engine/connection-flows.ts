@@ -20,6 +20,7 @@ import {
 import { PatchbayError, invalidInput, isPatchbayError } from '../errors.js'
 import { redactText } from '../pipeline/index.js'
 import type { ConnectionRecord } from '../store/store.js'
+import { baseUrlOf, connectionScope, isTokenValueProblem, tokenValueNames } from './base-url.js'
 import type { ConnectionSecretBox, ConnectionSecrets } from './connection-secrets.js'
 import { findConnection, type ConnectionService, type ConnectionView } from './connections.js'
 import {
@@ -228,6 +229,22 @@ export function createConnectionFlows(
     return record
   }
 
+  /**
+   * Refuses credentials whose token-response values cannot make the base URL (no instance URL,
+   * or one with a user name in it): the connection would only fail its calls (base-url.ts).
+   */
+  function checkTokenValues(loaded: LoadedConnector, values: Obj, credentials: Credentials): void {
+    const names = tokenValueNames(loaded).all
+    if (names.size === 0) return
+    const base = baseUrlOf(loaded, connectionScope(loaded, values, credentials), names)
+    if (base instanceof PatchbayError && isTokenValueProblem(base))
+      throw new PatchbayError(
+        'connection.flow_failed',
+        `the ${loaded.definition.name} token response cannot be used: ${base.message}`,
+        { details: base.details },
+      )
+  }
+
   function checked(loaded: LoadedConnector, values: Obj) {
     const result = checkValues(connectionFieldsOf(loaded, values), values)
     if (result.issues.length) throw invalidValues(result.issues)
@@ -257,6 +274,7 @@ export function createConnectionFlows(
       'reconnecting',
     )
     if (outcome.status === 'connected') {
+      checkTokenValues(loaded, { ...result.public, ...result.secret }, outcome.credentials)
       const after = await writeCredentials(
         record,
         { values: result.secret, credentials: { obtainedAt: ctx.now(), ...outcome.credentials } },
@@ -311,6 +329,8 @@ export function createConnectionFlows(
       const credentials: Credentials = pending
         ? secrets.credentials
         : { obtainedAt: now, ...outcome.credentials }
+      // Before anything is stored: a refused token answer leaves no connection behind.
+      if (!pending) checkTokenValues(loaded, { ...values.public, ...values.secret }, credentials)
       const record: ConnectionRecord = {
         id,
         connectorId: loaded.record.id,
@@ -393,6 +413,7 @@ export function createConnectionFlows(
           params,
           flow,
         )
+        checkTokenValues(loaded, { ...record.values, ...secrets.values }, credentials)
       } catch (err) {
         return fail(flowError(err, loaded, 'authorizing'))
       }

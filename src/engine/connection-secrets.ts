@@ -90,6 +90,7 @@ export function createConnectionSecrets(
       const material = tlsMaterial(loaded, values)
       const scope = () => ({
         ...templateScope(fields, actx.values),
+        ...actx.credentials.tokenValues,
         ...actx.credentials.values,
       })
       const actx: AuthContext = {

@@ -32,6 +32,11 @@ export interface ConnectionView {
   /** Non-secret values; secret fields are listed by name in `secretsSet` only. */
   values: Record<string, unknown>
   secretsSet: string[]
+  /**
+   * Values kept from the provider's token response that are not secrets (the connector's
+   * `tokenResponseValues`: an instance URL, an account id), as the last token answer left them.
+   */
+  tokenValues: Record<string, string>
   /** The breaker around this connection's ad-hoc calls. */
   breaker: BreakerView
   expiresAt: string | null
@@ -88,6 +93,7 @@ export function createConnectionService(
     connector: Pick<ConnectorRecord, 'linkName' | 'name'> | undefined,
     breaker: BreakerView,
   ): ConnectionView {
+    const secrets = secretBox.open(record)
     return {
       id: record.id,
       connector: {
@@ -101,7 +107,8 @@ export function createConnectionService(
       statusMessage: record.statusMessage,
       identity: record.identity,
       values: record.values,
-      secretsSet: Object.keys(secretBox.open(record).values),
+      secretsSet: Object.keys(secrets.values),
+      tokenValues: { ...secrets.credentials.tokenValues },
       breaker,
       expiresAt: iso(record.expiresAt),
       refreshExpiresAt: iso(record.refreshExpiresAt),

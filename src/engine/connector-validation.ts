@@ -6,7 +6,7 @@
  * @module
  */
 import type { ZodError } from 'zod'
-import type { AuthRegistry, AuthScheme } from '../auth/scheme.js'
+import type { AuthRegistry, AuthScheme, TokenValueDeclaration } from '../auth/scheme.js'
 import type { ConnectorDefinition, StoredAuth } from '../connector/model.js'
 import { deriveLinkName } from '../connector/rules.js'
 import {
@@ -18,7 +18,7 @@ import {
   type FieldDefinition,
 } from '../connector/schema.js'
 import { PatchbayError, invalidInput, type FieldIssue } from '../errors.js'
-import { templateKeys } from '../lib/template.js'
+import { leadingTemplateKey, templateKeys } from '../lib/template.js'
 import { mergeFields, redeclarationIssues } from './connection-fields.js'
 import { newId } from './context.js'
 import { toFieldIssues } from './issues.js'
@@ -60,6 +60,70 @@ export function schemeFields(scheme: AuthScheme, settings: Obj, values?: Obj): F
   } catch {
     return []
   }
+}
+
+/** The values the auth type keeps from token responses, or none while a draft's settings cannot say. */
+export function schemeTokenValues(scheme: AuthScheme, settings: Obj): TokenValueDeclaration[] {
+  try {
+    return scheme.tokenValues?.(settings) ?? []
+  } catch {
+    return []
+  }
+}
+
+/** A kept token-response value takes one name, which no connection field has. */
+function tokenValueIssues(kept: TokenValueDeclaration[], fields: Set<string>): FieldIssue[] {
+  const issues: FieldIssue[] = []
+  const seen = new Set<string>()
+  for (const value of kept) {
+    const path = `auth.${value.path}`
+    if (seen.has(value.name))
+      issues.push({ path, rule: `keeps "${value.name}" a second time; each value has one name` })
+    else if (fields.has(value.name))
+      issues.push({
+        path,
+        rule: `is also a connection field: {{${value.name}}} would be ambiguous; pick another name`,
+      })
+    seen.add(value.name)
+  }
+  return issues
+}
+
+/**
+ * A URL template (`baseUrl`, an allowed origin) may use connection fields and the token-response
+ * values that are not secrets (a URL is shown and logged), and only such a value may stand for
+ * the origin at its start (engine/base-url.ts).
+ */
+function urlTemplateIssues(
+  path: string,
+  template: string,
+  fields: Set<string>,
+  kept: TokenValueDeclaration[],
+): FieldIssue[] {
+  const issues: FieldIssue[] = []
+  const byName = new Map(kept.map((v) => [v.name, v]))
+  for (const key of templateKeys(template)) {
+    if (fields.has(key)) continue
+    const value = byName.get(key)
+    if (!value)
+      issues.push({
+        path,
+        rule: `uses {{${key}}}, which is not a connection field${kept.length ? ' or a value kept from the token response' : ''}`,
+      })
+    else if (value.secret)
+      issues.push({
+        path,
+        rule: `uses {{${key}}}, a secret value of the token response: a URL is shown and logged, so keep it in tokenResponseValues instead`,
+      })
+  }
+  const lead = leadingTemplateKey(template)
+  if (lead !== undefined && !byName.has(lead)) {
+    issues.push({
+      path,
+      rule: `starts with {{${lead}}}: only a value kept from the token response (tokenResponseValues) can stand for the origin; a connection field fills a part of it, as in https://{{${lead}}}.example.com/`,
+    })
+  }
+  return issues
 }
 
 /** Types a code connector owns may appear only in that connector (a `multi` option too). */
@@ -181,10 +245,14 @@ export function validateDefinition(
     ),
   )
   const known = new Set(mergeFields(fields, ownFields).map((f) => f.name))
-  for (const key of templateKeys(data.baseUrl)) {
-    if (!known.has(key))
-      issues.push({ path: 'baseUrl', rule: `uses {{${key}}}, which is not a connection field` })
-  }
+  const kept = scheme ? schemeTokenValues(scheme, putSecrets(settingsOf(auth), secrets, false)) : []
+  issues.push(...tokenValueIssues(kept, known))
+  const urls: [path: string, template: string][] = [
+    ['baseUrl', data.baseUrl],
+    ...(data.allowedOrigins ?? []).map((o, i): [string, string] => [`allowedOrigins.${i}`, o]),
+  ]
+  for (const [path, template] of urls)
+    issues.push(...urlTemplateIssues(path, template, known, kept))
   if (issues.length) throw invalidInput(issues)
 
   const definition: ConnectorDefinition = {

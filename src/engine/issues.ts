@@ -35,6 +35,11 @@ function ruleText(issue: z.core.$ZodIssue): string {
           : `must be at least ${String(issue.minimum)}`
     case 'invalid_value':
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`
+    case 'invalid_key': {
+      // A record's key (a value name, a header name) broke its own rule: say which.
+      const inner = issue.issues[0]
+      return inner ? `is not a valid name: it ${ruleText(inner)}` : 'is not a valid name'
+    }
     case 'invalid_format':
       return issue.message && !issue.message.startsWith('Invalid')
         ? issue.message

@@ -67,6 +67,18 @@ export function templateKeys(template: string): string[] {
   return [...template.matchAll(TEMPLATE_RE)].map((m) => m[1]!)
 }
 
+const LEADING_RE = /^\{\{\s*([\w.[\]-]+)\s*\}\}/
+
+/** The key of a template at the very start of `template` (`{{instance_url}}/api/`), if any. */
+export function leadingTemplateKey(template: string): string | undefined {
+  return LEADING_RE.exec(template)?.[1]
+}
+
+/** `template` without the template at its very start. */
+export function afterLeadingTemplate(template: string): string {
+  return template.replace(LEADING_RE, '')
+}
+
 /**
  * Encodes a value for a URL template: everything that could end the host or path part (`/ ? # @ \`
  * and the rest) is percent-encoded; a `:` before a final port number is kept, so `host:8080` works.

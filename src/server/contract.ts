@@ -27,6 +27,11 @@ import {
 } from '../connector/inputs.js'
 import type { HttpMethod } from '../connector/literals.js'
 import {
+  connectorTemplateSchema,
+  type ConnectorTemplate,
+  type TemplateSummary,
+} from '../connector/templates.js'
+import {
   actionRunSchema,
   connectionInputSchema,
   connectorInputSchema,
@@ -65,6 +70,7 @@ import {
   connectPageSessionSchema,
   connectionFormSchema,
   authTypesSchema,
+  templateSummariesSchema,
   createdMcpKeySchema,
   mcpKeyViewSchema,
   connectSessionViewSchema,
@@ -551,6 +557,30 @@ export const openapi = {
   }),
 }
 
+export const connectorTemplates = {
+  list: route({
+    method: 'GET',
+    path: '/api/v1/connector-templates',
+    summary: 'The connector templates shipped with Patchbay (docs/templates.md): one summary each',
+    status: 200,
+    answer: json<{ items: TemplateSummary[] }>(
+      '{ items: [{ name, title, description, docs, authType, grantType?, placeholders }] }',
+      templateSummariesSchema,
+    ),
+    security: 'adminKey',
+  }),
+  get: route({
+    method: 'GET',
+    path: '/api/v1/connector-templates/:name',
+    summary:
+      'One connector template: its connector definition and the placeholders (client id, secret) to fill in before POST /connectors',
+    params: { name: 'A template name, e.g. github' },
+    status: 200,
+    answer: json<ConnectorTemplate>('The template', connectorTemplateSchema),
+    security: 'adminKey',
+  }),
+}
+
 export const authTypes = {
   list: route({
     method: 'GET',
@@ -805,6 +835,7 @@ export const contract = {
   authTypes,
   mcpKeys,
   webhookEvents,
+  connectorTemplates,
   mcp,
   openapi,
   connectPages,

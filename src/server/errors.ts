@@ -26,6 +26,7 @@ export const STATUS_OF: Record<
   'connector.custom_action_disabled': 409,
   'connector.code_error': 502,
   'connector.managed_by_code': 409,
+  'connector.template_not_found': 404,
   'connection.not_found': 404,
   'connection.invalid_values': 400,
   'connection.not_connected': 409,

@@ -24,6 +24,7 @@ import {
   LOG_KINDS,
   WEBHOOK_EVENT_STATUSES,
 } from '../connector/literals.js'
+import { templatePlaceholderSchema } from '../connector/templates.js'
 
 /** An ISO 8601 time, as `Date.prototype.toISOString` writes it. */
 const time = z.string().meta({ format: 'date-time' })
@@ -76,6 +77,11 @@ export const connectionViewSchema = z.object({
   identity: z.string().nullable().describe('Whom the connection is for'),
   values: json.describe('Non-secret values; secret fields are only named in secretsSet'),
   secretsSet: z.array(z.string()),
+  tokenValues: z
+    .record(z.string(), z.string())
+    .describe(
+      "Values kept from the provider's token response that are not secrets (tokenResponseValues)",
+    ),
   breaker: breakerViewSchema.describe("The breaker around this connection's ad-hoc calls"),
   expiresAt: time.nullable(),
   refreshExpiresAt: time.nullable(),
@@ -328,6 +334,20 @@ export const webhookEventViewSchema = z.object({
   lastError: z.string().nullable(),
   deliveredAt: time.nullable(),
   deadAt: time.nullable(),
+})
+
+export const templateSummariesSchema = z.object({
+  items: z.array(
+    z.object({
+      name: z.string(),
+      title: z.string(),
+      description: z.string(),
+      docs: z.array(z.string()),
+      authType: z.string(),
+      grantType: z.string().optional(),
+      placeholders: z.array(templatePlaceholderSchema),
+    }),
+  ),
 })
 
 export const authTypesSchema = z.object({

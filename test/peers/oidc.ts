@@ -54,6 +54,21 @@ export interface OidcPeerOptions {
     /** Seconds the access tokens it issues last. Default `accessTokenTtl`. */
     accessTokenTtl?: number
   }
+  /**
+   * More parameters for each successful token answer, as providers add them (RFC 6749 §5.1 lets
+   * them): Salesforce's `instance_url`, Zoho's `api_domain`. Asked on every answer with whom
+   * the new access token is for, so a test can change them between answers; `undefined` adds
+   * nothing.
+   */
+  tokenResponseExtras?: (token: TokenAnswerInfo) => Record<string, unknown> | undefined
+}
+
+/** Whom a token answer is for (`tokenResponseExtras`). */
+export interface TokenAnswerInfo {
+  /** The account that logged in; the client itself for client credentials. */
+  accountId: string | undefined
+  clientId: string | undefined
+  grantType: string
 }
 
 export interface OidcPeerClient {
@@ -475,6 +490,7 @@ export async function startOidcPeer(options: OidcPeerOptions = {}): Promise<Oidc
     if (ctx.method === 'POST' && ctx.path === '/token') {
       try {
         await next()
+        await addTokenResponseExtras(ctx)
       } finally {
         recordTokenRequest(ctx)
       }
@@ -485,6 +501,23 @@ export async function startOidcPeer(options: OidcPeerOptions = {}): Promise<Oidc
     if (interaction && ctx.method === 'GET') return answerInteraction(ctx)
     await next()
   })
+
+  async function addTokenResponseExtras(ctx: KoaContext): Promise<void> {
+    const body = ctx.body as Record<string, unknown> | undefined
+    const accessToken = body?.access_token
+    if (!options.tokenResponseExtras || ctx.status !== 200 || typeof accessToken !== 'string')
+      return
+    const token =
+      (await provider.AccessToken.find(accessToken)) ??
+      (await provider.ClientCredentials.find(accessToken))
+    const grantType = ctx.oidc?.body?.grant_type
+    const extras = options.tokenResponseExtras({
+      accountId: token?.accountId,
+      clientId: token?.clientId,
+      grantType: typeof grantType === 'string' ? grantType : 'unknown',
+    })
+    if (extras) ctx.body = { ...body, ...extras }
+  }
 
   function recordTokenRequest(ctx: KoaContext): void {
     const params: Record<string, string> = {}

@@ -11,6 +11,7 @@ import {
   actions,
   authTypes,
   connections,
+  connectorTemplates,
   connectors,
   logs,
   mcpKeys,
@@ -37,6 +38,7 @@ export type { ActionOutcome, TestOutcome } from '../../src/server/contract.js'
 export type { CreatedMcpKey, McpKeyView } from '../../src/engine/mcp-keys.js'
 export type { WebhookEventView } from '../../src/engine/webhooks.js'
 export type { WebhookEventStatus } from '../../src/connector/literals.js'
+export type { ConnectorTemplate, TemplateSummary } from '../../src/connector/templates.js'
 export type { FieldIssue, Page }
 
 /** The body of `POST /connections/:id/request`, as sent. */
@@ -175,6 +177,11 @@ export const api = {
   },
   /** The auth types connectors may use, with what the builder draws their forms from. */
   authTypes: () => call(authTypes.list).then((r) => r.items),
+  /** The connector templates shipped with Patchbay (docs/templates.md). */
+  connectorTemplates: {
+    list: () => call(connectorTemplates.list).then((r) => r.items),
+    get: (name: string) => call(connectorTemplates.get, { params: { name } }),
+  },
   mcpKeys: {
     list: (query?: QueryOf<typeof mcpKeys.list>) => call(mcpKeys.list, { query }),
     create: (input: BodyOf<typeof mcpKeys.create>) => call(mcpKeys.create, { body: input }),

@@ -11,6 +11,7 @@
 import { PatchbayError } from '../../errors.js'
 import type { FieldDefinition } from '../../connector/schema.js'
 import { MissingTemplateValue } from '../../lib/template.js'
+import { declaredTokenValues, keepTokenValues } from '../response-values.js'
 import type { AuthContext, Credentials } from '../scheme.js'
 import { defineAuthScheme, type FlowCallback } from '../scheme.js'
 import { DEFAULT_ASSERTION_LIFETIME, jwtBearerAssertion } from './assertion.js'
@@ -88,6 +89,7 @@ export const oauth2Scheme = defineAuthScheme({
     credentials === undefined ||
     Boolean(credentials.values.refresh_token),
   problems: (settings) => oauth2Problems(settings),
+  tokenValues: (settings) => declaredTokenValues(settings),
 
   async connect(ctx) {
     const settings = checkedSettings(ctx)
@@ -133,6 +135,7 @@ export const oauth2Scheme = defineAuthScheme({
       now,
       defaultExpiresIn: settings.expiresIn,
       step: 'connect',
+      keep: settings,
     })
   },
 
@@ -146,7 +149,9 @@ export const oauth2Scheme = defineAuthScheme({
 
   async refresh(ctx) {
     const settings = checkedSettings(ctx)
-    if (!usesBrowser(settings.grantType)) return fetchToken(ctx, 'refresh')
+    // A new token from scratch; the kept values it does not answer again stay.
+    if (!usesBrowser(settings.grantType))
+      return keepTokenValues(ctx.credentials, await fetchToken(ctx, 'refresh'), settings)
     const refreshToken = ctx.credentials.values.refresh_token
     if (!refreshToken) {
       throw new PatchbayError(
@@ -166,6 +171,7 @@ export const oauth2Scheme = defineAuthScheme({
     return processRefreshTokenResponse(response, ctx.credentials, {
       now,
       defaultExpiresIn: settings.expiresIn,
+      keep: settings,
     })
   },
 
@@ -376,7 +382,12 @@ async function fetchToken(ctx: Ctx, step: 'connect' | 'refresh'): Promise<Creden
       scope,
     })
   }
-  return processTokenResponse(response, { now, defaultExpiresIn: settings.expiresIn, step })
+  return processTokenResponse(response, {
+    now,
+    defaultExpiresIn: settings.expiresIn,
+    step,
+    keep: settings,
+  })
 }
 
 export {
@@ -435,6 +446,7 @@ export {
   privateKeyUse,
   RESERVED_AUTHORIZATION_PARAMS,
   RESERVED_TOKEN_PARAMS,
+  RESERVED_TOKEN_VALUES,
   scopeSchema,
   usesBrowser,
   type OAuth2GrantType,

@@ -5,6 +5,7 @@
  * @module
  */
 import type { HttpClient, HttpResponse } from '../../lib/http.js'
+import { keepTokenValues, type TokenValueSettings } from '../response-values.js'
 import type { Credentials } from '../scheme.js'
 import { processTokenResponse, tokenEndpointRequest, type OAuthClient } from './token.js'
 
@@ -35,7 +36,8 @@ export function refreshTokenGrantRequest(
 /**
  * Reads a refresh answer over the previous credentials. `invalid_grant` or a 400/401 throws
  * `connection.needs_reauth`; no answer, a 5xx or a 429 throws `refresh.failed` with
- * `details.transient: true`.
+ * `details.transient: true`. Kept response values (`keep`) the answer has replace the previous
+ * ones; those it leaves out stay.
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
@@ -43,14 +45,16 @@ export function refreshTokenGrantRequest(
 export function processRefreshTokenResponse(
   response: HttpResponse,
   previous: Credentials,
-  options: { now: number; defaultExpiresIn: number },
+  options: { now: number; defaultExpiresIn: number; keep?: TokenValueSettings | undefined },
 ): Credentials {
   const fresh = processTokenResponse(response, { ...options, step: 'refresh' })
   const rotated = fresh.values.refresh_token !== undefined
-  return {
+  const merged: Credentials = {
     values: { ...previous.values, ...fresh.values },
     expiresAt: fresh.expiresAt,
     refreshExpiresAt: fresh.refreshExpiresAt ?? (rotated ? undefined : previous.refreshExpiresAt),
     obtainedAt: fresh.obtainedAt,
+    tokenValues: fresh.tokenValues,
   }
+  return keepTokenValues(previous, merged, options.keep ?? {})
 }

@@ -17,6 +17,11 @@ import type { FieldIssue } from '../../errors.js'
 import { MAX_ASSERTION_LIFETIME } from './assertion.js'
 import { algorithmMismatch, checkPrivateKey, SIGNING_ALGORITHMS } from './keys.js'
 import type { AuthPresentation, HintCondition } from '../presentation.js'
+import {
+  tokenResponseSecretsHint,
+  tokenResponseValuesHint,
+  tokenResponseValuesSchema,
+} from '../response-values.js'
 
 export const GRANT_TYPES = [
   'authorization_code',
@@ -50,6 +55,14 @@ export const RESERVED_AUTHORIZATION_PARAMS = [
   'scope',
   'code_challenge',
   'code_challenge_method',
+] as const
+
+/** The values the grant keeps under their own names; `tokenResponseValues` cannot take them. */
+export const RESERVED_TOKEN_VALUES = [
+  'access_token',
+  'refresh_token',
+  'token_type',
+  'scope',
 ] as const
 
 /** Parameters Patchbay sets itself on token requests; extra params cannot replace them. */
@@ -173,6 +186,14 @@ export const oauth2SettingsSchema = z
       .default(3600),
     authorizationParams: extraParams(RESERVED_AUTHORIZATION_PARAMS),
     tokenParams: extraParams(RESERVED_TOKEN_PARAMS),
+    /**
+     * Other values of the token response to keep with the connection, by name → JSON path
+     * (Salesforce `instance_url`, Zoho `api_domain`): not secrets, shown on it and usable in the
+     * base URL (`../response-values.ts`). Refreshed when a refresh answers them again.
+     */
+    tokenResponseValues: tokenResponseValuesSchema(RESERVED_TOKEN_VALUES).optional(),
+    /** The same for values that are secrets: sealed with the tokens, never shown. */
+    tokenResponseSecrets: tokenResponseValuesSchema(RESERVED_TOKEN_VALUES).optional(),
   })
   .strict()
 
@@ -335,12 +356,15 @@ export const oauth2Presentation: AuthPresentation = {
       label: 'Extra token parameters',
       hint: 'Added to token requests, e.g. audience.',
     },
+    tokenResponseValues: { ...tokenResponseValuesHint, group: 'values' },
+    tokenResponseSecrets: { ...tokenResponseSecretsHint, group: 'values' },
   },
   groups: {
     client: { layout: 'columns-2' },
     more: { layout: 'columns-2' },
     advanced: { title: 'Advanced', collapsed: true, layout: 'columns-2' },
     jwt: { title: 'JWT signing', collapsed: true, layout: 'columns-2' },
+    values: { title: 'Values from the token response', collapsed: true },
   },
 }
 

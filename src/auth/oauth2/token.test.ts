@@ -104,6 +104,95 @@ describe('oauth2 token responses', () => {
   })
 })
 
+describe('oauth2 token-response values (tokenResponseValues)', () => {
+  const keep = {
+    tokenResponseValues: { instance_url: 'instance_url', org_id: 'org.id', region: 'region' },
+    tokenResponseSecrets: { signature: 'signature' },
+  }
+
+  it('keeps the named values: secrets beside the tokens, the others as tokenValues', async () => {
+    server.answer({
+      body: {
+        access_token: 'at-1',
+        refresh_token: 'rt-1',
+        instance_url: 'https://acme.my.example.com',
+        org: { id: 42 },
+        signature: 'sig-1',
+        other: 'not kept',
+      },
+    })
+    const credentials = await oauth2Scheme.refresh!(context(keep))
+    expect(credentials.values).toEqual({
+      access_token: 'at-1',
+      refresh_token: 'rt-1',
+      signature: 'sig-1',
+    })
+    // A value the answer does not have (`region`) is left out; a number is kept as text.
+    expect(credentials.tokenValues).toEqual({
+      instance_url: 'https://acme.my.example.com',
+      org_id: '42',
+    })
+  })
+
+  it('replaces a value a refresh answers again and keeps one it leaves out', async () => {
+    const previous: Credentials = {
+      values: { access_token: 'at-0', refresh_token: 'rt-0', signature: 'sig-0' },
+      tokenValues: { instance_url: 'https://old.example.com', org_id: '7', dropped: 'x' },
+    }
+    server.answer({ body: { access_token: 'at-1', instance_url: 'https://new.example.com' } })
+    const credentials = await oauth2Scheme.refresh!(context(keep, previous))
+    expect(credentials.values).toEqual({
+      access_token: 'at-1',
+      refresh_token: 'rt-0',
+      signature: 'sig-0',
+    })
+    // `dropped` is no longer named by the connector, so it is not carried on.
+    expect(credentials.tokenValues).toEqual({
+      instance_url: 'https://new.example.com',
+      org_id: '7',
+    })
+  })
+
+  it('keeps the values over a client_credentials re-acquire that leaves them out', async () => {
+    const previous: Credentials = {
+      values: { access_token: 'at-0', signature: 'sig-0' },
+      tokenValues: { instance_url: 'https://old.example.com' },
+    }
+    server.answer({ body: { access_token: 'at-1', org: { id: 'o-9' } } })
+    const credentials = await oauth2Scheme.refresh!(
+      context({ ...keep, grantType: 'client_credentials' }, previous),
+    )
+    expect(credentials.values).toEqual({ access_token: 'at-1', signature: 'sig-0' })
+    expect(credentials.tokenValues).toEqual({
+      instance_url: 'https://old.example.com',
+      org_id: 'o-9',
+    })
+  })
+
+  it('refuses a name the grant keeps for itself, and a path that names nothing', () => {
+    const parse = (values: Record<string, string>) =>
+      oauth2SettingsSchema
+        .safeParse({
+          grantType: 'client_credentials',
+          clientId: 'c',
+          clientSecret: 's',
+          tokenUrl: 'https://auth.example.com/token',
+          tokenResponseSecrets: values,
+        })
+        .error?.issues.map((i) => [i.path.join('.'), i.message])
+    expect(parse({ access_token: 'x', ok: '' })).toEqual([
+      ['tokenResponseSecrets.ok', 'must name a value, such as data.token'],
+      [
+        'tokenResponseSecrets.access_token',
+        'is a name this auth type keeps for itself (access_token, refresh_token, token_type, scope); pick another',
+      ],
+    ])
+    expect(parse({ 'bad-name': 'y' })).toEqual([
+      ['tokenResponseSecrets.bad-name', 'Invalid key in record'],
+    ])
+  })
+})
+
 describe('oauth2 token requests', () => {
   it('sends the refresh to refreshUrl with body client auth and tokenParams', async () => {
     server.answer({ body: { access_token: 'at-1' } })

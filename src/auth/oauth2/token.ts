@@ -6,6 +6,7 @@
  */
 import { isPatchbayError } from '../../errors.js'
 import type { HttpClient, HttpResponse } from '../../lib/http.js'
+import { readTokenValues, withTokenValues, type TokenValueSettings } from '../response-values.js'
 import type { Credentials } from '../scheme.js'
 import { CLIENT_ASSERTION_TYPE, clientAssertion, JWT_BEARER_GRANT_TYPE } from './assertion.js'
 import { endpointUrl } from './authorize.js'
@@ -64,6 +65,11 @@ export interface TokenResponseOptions {
   /** Seconds, when the answer has no `expires_in` (the connector's `expiresIn`). */
   defaultExpiresIn: number
   step: TokenStep
+  /**
+   * Other values of the answer to keep (`tokenResponseValues`, `tokenResponseSecrets`): the
+   * secrets beside the tokens in `values`, the others in `tokenValues`.
+   */
+  keep?: TokenValueSettings | undefined
 }
 
 /**
@@ -282,20 +288,24 @@ export function processTokenResponse(
     })
   }
 
-  const values: Record<string, string> = { access_token: accessToken }
+  const kept = readTokenValues(body, options.keep ?? {})
+  const values: Record<string, string> = { ...kept.values, access_token: accessToken }
   for (const key of ['refresh_token', 'token_type', 'scope'] as const) {
     const value = body?.[key]
     if (typeof value === 'string' && value !== '') values[key] = value
   }
   const expiresIn = seconds(body?.expires_in) ?? options.defaultExpiresIn
   const refreshExpiresIn = seconds(body?.refresh_token_expires_in)
-  return {
-    values,
-    expiresAt: options.now + expiresIn * 1000,
-    refreshExpiresAt:
-      refreshExpiresIn === undefined ? undefined : options.now + refreshExpiresIn * 1000,
-    obtainedAt: options.now,
-  }
+  return withTokenValues(
+    {
+      values,
+      expiresAt: options.now + expiresIn * 1000,
+      refreshExpiresAt:
+        refreshExpiresIn === undefined ? undefined : options.now + refreshExpiresIn * 1000,
+      obtainedAt: options.now,
+    },
+    kept.tokenValues,
+  )
 }
 
 /** A positive number of seconds, from a JSON number or a form string. */

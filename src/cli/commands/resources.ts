@@ -7,7 +7,14 @@ import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import type { ConnectorInput } from '../../connector/schema.js'
 import type { ConnectionStatus } from '../../connector/literals.js'
-import { actions, connections, connectors, logs } from '../../server/contract.js'
+import { fillTemplate } from '../../connector/templates.js'
+import {
+  actions,
+  connections,
+  connectorTemplates,
+  connectors,
+  logs,
+} from '../../server/contract.js'
 import { CliError, expectOk, openClient, type Client } from '../client.js'
 import { createOutput, type Output } from '../output.js'
 
@@ -31,16 +38,28 @@ function pairs(list: string[] = [], flag: string): Record<string, unknown> {
   for (const item of list) {
     const i = item.indexOf('=')
     if (i < 1) throw new CliError(`${flag} takes key=value, got "${item}"`)
-    const raw = item.slice(i + 1)
-    let value: unknown = raw
-    if (/^(\[|\{|true$|false$|-?\d+(\.\d+)?$)/.test(raw)) {
-      try {
-        value = JSON.parse(raw)
-      } catch {
-        value = raw
-      }
-    }
-    out[item.slice(0, i)] = value
+    out[item.slice(0, i)] = coerce(item.slice(i + 1))
+  }
+  return out
+}
+
+/** A value that parses as JSON (numbers, arrays, true) is taken as such. */
+function coerce(raw: string): unknown {
+  if (!/^(\[|\{|true$|false$|-?\d+(\.\d+)?$)/.test(raw)) return raw
+  try {
+    return JSON.parse(raw) as unknown
+  } catch {
+    return raw
+  }
+}
+
+/** `key=value` pairs, the values as given. */
+function textPairs(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const item of list) {
+    const i = item.indexOf('=')
+    if (i < 1) throw new CliError(`--value takes key=value, got "${item}"`)
+    out[item.slice(0, i)] = item.slice(i + 1)
   }
   return out
 }
@@ -67,20 +86,90 @@ export function registerResourceCommands(program: Command): void {
     .description('connectors: how to authenticate against an API')
   connector
     .command('create')
-    .description('create a connector (draft) from a JSON file')
-    .requiredOption('-f, --file <file>', 'connector JSON (- for stdin)')
+    .description(
+      'create a connector (draft) from a JSON file, or from a template (patchbay connector templates)',
+    )
+    .option('-f, --file <file>', 'connector JSON (- for stdin)')
+    .option('-t, --template <name>', 'a connector template, e.g. github')
+    .option(
+      '-v, --value <key=value>',
+      'with --template: a placeholder (clientId=…, clientSecret=…) or a dotted path into the connector (name=…, auth.scopeDelimiter=…); repeatable',
+      collect,
+    )
+    .option('--set <key=value>', 'the same as --value', collect)
     .option('--ready', 'mark it ready right away')
-    .action((opts: { file: string; ready?: boolean }, cmd: Command) =>
+    .action(
+      (
+        opts: {
+          file?: string
+          template?: string
+          value?: string[]
+          set?: string[]
+          ready?: boolean
+        },
+        cmd: Command,
+      ) =>
+        withClient(cmd, async (client, out) => {
+          if ((opts.file === undefined) === (opts.template === undefined))
+            throw new CliError('give one of --file or --template')
+          const values = [...(opts.value ?? []), ...(opts.set ?? [])]
+          if (opts.file !== undefined && values.length)
+            throw new CliError('--value and --set fill a --template; edit the file instead')
+          let definition: unknown
+          if (opts.template !== undefined) {
+            const template = await expectOk(client, connectorTemplates.get, {
+              params: { name: opts.template },
+            })
+            // Placeholders (ids, secrets) are text; other settings may be numbers or lists.
+            const names = new Set(template.placeholders.map((p) => p.name))
+            const given = Object.entries(textPairs(values)).map(([k, v]) => [
+              k,
+              names.has(k) ? v : coerce(v),
+            ])
+            const filled = fillTemplate(template, Object.fromEntries(given))
+            if (filled.issues.length)
+              throw new CliError(filled.issues.map((i) => `${i.path} ${i.rule}`).join('; '))
+            if (filled.missing.length && !out.json)
+              out.line(
+                `Not filled in, so the connector stays a draft until you set them:\n${filled.missing
+                  .map((m) => `  -v ${m.path}=…  ${m.rule}`)
+                  .join('\n')}`,
+              )
+            definition = filled.connector
+          } else definition = readJsonFile(opts.file!)
+          // The definition as it is: the server checks it.
+          let c = await expectOk(client, connectors.create, { body: definition as ConnectorInput })
+          if (opts.ready) c = await expectOk(client, connectors.ready, { params: { id: c.id } })
+          out.print(
+            out.json
+              ? c
+              : { id: c.id, linkName: c.linkName, name: c.name, stage: c.stage, auth: c.auth.type },
+          )
+        }),
+    )
+  connector
+    .command('templates [name]')
+    .description('list the connector templates, or show one (its placeholders and definition)')
+    .action((name: string | undefined, _o, cmd: Command) =>
       withClient(cmd, async (client, out) => {
-        let c = await expectOk(client, connectors.create, {
-          // The file as it is: the server checks it.
-          body: readJsonFile(opts.file) as ConnectorInput,
-        })
-        if (opts.ready) c = await expectOk(client, connectors.ready, { params: { id: c.id } })
-        out.print(
-          out.json
-            ? c
-            : { id: c.id, linkName: c.linkName, name: c.name, stage: c.stage, auth: c.auth.type },
+        if (name !== undefined) {
+          const t = await expectOk(client, connectorTemplates.get, { params: { name } })
+          if (out.json) return out.print(t)
+          out.line(`${t.title} (${t.name}): ${t.description}`)
+          out.line(`docs: ${t.docs.join(' ')}`)
+          for (const p of t.placeholders)
+            out.line(`  -v ${p.name}=…  ${p.label}${p.optional ? ' (optional)' : ''}`)
+          return
+        }
+        const page = await expectOk(client, connectorTemplates.list)
+        out.table(
+          page.items.map((t) => ({
+            name: t.name,
+            title: t.title,
+            auth: t.grantType ? `${t.authType} (${t.grantType})` : t.authType,
+            placeholders: t.placeholders.map((p) => p.name).join(', '),
+          })),
+          ['name', 'title', 'auth', 'placeholders'],
         )
       }),
     )

@@ -6,12 +6,15 @@
  */
 import { Hono } from 'hono'
 import type { Patchbay } from '../../engine/patchbay.js'
+import { shippedTemplate, shippedTemplates } from '../../connector/template-files.js'
+import { summarizeTemplate } from '../../connector/templates.js'
 import { bind } from '../bind.js'
 import {
   API_BASE,
   actions,
   authTypes,
   connections,
+  connectorTemplates,
   connectors,
   logs,
   mcpKeys,
@@ -82,6 +85,12 @@ export function apiRoutes(pb: Patchbay): Hono {
     list: ({ query }) => pb.webhookEvents.list(query),
     get: ({ params }) => pb.webhookEvents.get(params.id),
     retry: ({ params }) => pb.webhookEvents.retry(params.id),
+  })
+
+  // The shipped templates are read once per process.
+  bind(api, API_BASE, connectorTemplates, {
+    list: () => ({ items: shippedTemplates().map(summarizeTemplate) }),
+    get: ({ params }) => shippedTemplate(params.name),
   })
 
   return api

@@ -251,6 +251,21 @@ export function ConnectionDetailPage({ id }: { id: string }) {
               ))}
             </dl>
           )}
+          {Object.keys(c.tokenValues ?? {}).length ? (
+            <>
+              <h2 id="conn-token-values">From the token response</h2>
+              <dl className="props" aria-labelledby="conn-token-values">
+                {Object.entries(c.tokenValues ?? {}).map(([k, v]) => (
+                  <div key={`token-${k}`} className="prop">
+                    <dt>{k}</dt>
+                    <dd>
+                      <Value value={v} />
+                    </dd>
+                  </div>
+                ))}
+              </dl>
+            </>
+          ) : null}
           <h2>Circuit breaker</h2>
           <p>
             <BreakerState breaker={c.breaker} />

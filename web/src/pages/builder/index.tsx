@@ -34,6 +34,7 @@ import { GeneralSection } from './general.js'
 import { JsonSection } from './json-tab.js'
 import { ScopesSection } from './scopes.js'
 import { SecuritySection } from './security.js'
+import { TemplateChooser } from './templates.js'
 
 const TAB_OF: [prefix: string, tab: string][] = [
   ['auth', 'security'],
@@ -275,6 +276,27 @@ function BuilderPage({ id, authTypes }: { id: string | undefined; authTypes: Aut
   const readyBlocked = !view || missing.length > 0 || dirty
   const managedByCode = view?.source === 'code'
 
+  /** A template's connector replaces the draft (after asking, when there are changes). */
+  const applyTemplate = async (next: ConnectorDraft, title: string) => {
+    if (
+      dirty &&
+      !(await confirm({
+        title: 'Replace the draft?',
+        message: `Start from the ${title} template? What you entered so far is replaced.`,
+        confirmLabel: 'Use the template',
+      }))
+    )
+      return
+    const named = next.linkName !== undefined
+    setDraft(named ? next : { ...next, linkName: deriveLinkName(next.name) })
+    setLinkNameEdited(named)
+    setTouched(new Set())
+    setServerIssues([])
+    setSummary(undefined)
+    setTab('general')
+    notify(`Filled in from the ${title} template: review it, then create the connector`)
+  }
+
   return (
     <BuilderContext.Provider value={builder}>
       <div className="page-head">
@@ -362,6 +384,8 @@ function BuilderPage({ id, authTypes }: { id: string | undefined; authTypes: Aut
           <Link to={`/connections?connector=${encodeURIComponent(view.id)}`}>see connections</Link>
         </p>
       ) : null}
+
+      {view ? null : <TemplateChooser onUse={(d, title) => void applyTemplate(d, title)} />}
 
       {managedByCode ? (
         <p className="notice">
