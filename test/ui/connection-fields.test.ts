@@ -1,7 +1,8 @@
 /**
  * The web UI's connection form asks for a connector field that re-declares its auth type's field
  * once, with the connector's label and options (docs/auth/README.md) — also for a `multi`
- * connector, whose form the UI narrows to the chosen option itself.
+ * connector, whose form the server narrows to the chosen option as the user picks it
+ * (`POST /connectors/:id/connection-form`).
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -80,5 +81,34 @@ describe.skipIf(skipBrowser)('re-declared connection fields in the connection fo
       values: { auth_type: 'key' },
       secretsSet: ['api_key'],
     })
+  })
+  it('narrows the form to the option picked, asking the server each time', async () => {
+    const asked: unknown[] = []
+    page.on('request', (r) => {
+      if (r.url().endsWith(`/api/v1/connectors/${multi}/connection-form`))
+        asked.push(r.postDataJSON())
+    })
+    const answered = (choice: string) =>
+      page.waitForResponse(
+        (r) =>
+          r.url().endsWith(`/api/v1/connectors/${multi}/connection-form`) &&
+          (r.request().postDataJSON() as { values: Record<string, unknown> }).values.auth_type ===
+            choice,
+      )
+    await page.goto(`${t.url}/connections/new?connector=${multi}`)
+    const picker = page.getByLabel('How do you sign in?')
+    await picker.waitFor()
+    await Promise.all([answered('login'), picker.selectOption({ label: 'With a user name' })])
+    await page.getByLabel('Username').waitFor()
+    expect(await page.getByLabel('Password').count()).toBe(1)
+    await Promise.all([answered('key'), picker.selectOption({ label: 'With an API key' })])
+    await page.getByLabel('Username').waitFor({ state: 'detached' })
+    expect(await page.getByLabel('Password').count()).toBe(0)
+    expect(await page.getByLabel('Your API key').count()).toBe(1)
+    // Secret values are never sent to shape the form.
+    await page.getByLabel('Your API key').fill('k-secret')
+    await page.waitForTimeout(400)
+    expect(asked.length).toBeGreaterThanOrEqual(3)
+    expect(JSON.stringify(asked)).not.toContain('k-secret')
   })
 })

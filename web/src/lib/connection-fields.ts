@@ -1,114 +1,62 @@
 /**
- * The fields a connection form asks for. The API answers them as `connectionFields`; for a
- * `multi` connector the form narrows them to the selected option, computing the option type's
- * own fields the way its scheme does (SPEC §3, "connection values").
+ * The fields a connection form asks for, and whether connecting goes through the browser, as the
+ * server answers them for the values typed so far (`POST /connectors/:id/connection-form`): the
+ * auth types own their fields, so the UI asks rather than knowing any type (a `multi` connector's
+ * fields change with the option picked).
  */
+import { useEffect, useRef, useState } from 'react'
+import { api, type FieldDefinition } from '../api.js'
 import type { Obj } from '../types.js'
-import type { ConnectorView, FieldDefinition } from '../api.js'
 
-/** A type's connection fields from its settings, as `src/auth/*` answers them. */
-export function schemeFields(type: string, s: Obj): FieldDefinition[] | undefined {
-  switch (type) {
-    case 'basic':
-      return [
-        { name: 'username', label: String(s.usernameLabel ?? 'Username'), type: 'text' },
-        { name: 'password', label: String(s.passwordLabel ?? 'Password'), type: 'password' },
-      ]
-    case 'api_key':
-      return ((s.params as { name: string; key: string }[] | undefined) ?? []).map((p) => ({
-        name: p.key,
-        label: p.name,
-        type: 'password' as const,
-      }))
-    case 'bearer':
-      return [{ name: 'token', label: String(s.parameterName ?? 'Bearer Token'), type: 'password' }]
-    case 'aws_sigv4':
-      return [
-        { name: 'accessKeyId', label: 'Access key ID', type: 'text' },
-        { name: 'secretAccessKey', label: 'Secret access key', type: 'password' },
-        { name: 'sessionToken', label: 'Session token', type: 'password', optional: true },
-      ]
-    case 'oauth2': {
-      const scopes = (s.scopes as { name: string; value: string }[] | undefined) ?? []
-      if (!scopes.length) return []
-      return [
-        {
-          name: 'scopes',
-          label: 'Scopes',
-          type: 'multiselect',
-          optional: true,
-          delimiter: String(s.scopeDelimiter ?? ','),
-          options: scopes.map((x) => [x.name, x.value] as [string, string]),
-          default: scopes.map((x) => x.value),
-          hint: 'Leave empty to ask for every scope.',
-        },
-      ]
-    }
-    case 'oauth1':
-    case 'http_token':
-    case 'custom':
-      return []
-    default:
-      return undefined
-  }
+export interface ConnectionForm {
+  fields: FieldDefinition[]
+  browser: boolean
 }
 
-const PRESENTATION = ['label', 'hint', 'default', 'options'] as const
+/** How long typing settles before the form is asked for again, ms. */
+const SETTLE_MS = 150
 
 /**
- * The connector's fields merged with its auth type's, as the API merges them
- * (`src/engine/connection-fields.ts`): a connector field that re-declares an auth type's field
- * gives it its label, hint, default and options, and the field is asked for once.
+ * The form for `connectorId` given `values`; undefined until the first answer. Secret values are
+ * not sent: what the form looks like never depends on them.
  */
-function mergeFields(own: FieldDefinition[], scheme: FieldDefinition[]): FieldDefinition[] {
-  const byName = new Map(scheme.map((f) => [f.name, f]))
-  const merged = own.map((f) => {
-    const base = byName.get(f.name)
-    if (!base) return f
-    const out: FieldDefinition = { ...base }
-    for (const key of PRESENTATION) if (f[key] !== undefined) Object.assign(out, { [key]: f[key] })
-    return out
-  })
-  const declared = new Set(own.map((f) => f.name))
-  return [...merged, ...scheme.filter((f) => !declared.has(f.name))]
-}
+export function useConnectionForm(
+  connectorId: string | undefined,
+  values: Obj,
+): { form: ConnectionForm | undefined; error: unknown } {
+  const [state, setState] = useState<{ id?: string; form?: ConnectionForm; error?: unknown }>({})
+  const secret = useRef(new Set<string>())
+  const shown = state.id === connectorId ? state.form : undefined
+  const sent = Object.fromEntries(
+    Object.entries(values).filter(([k, v]) => v !== undefined && !secret.current.has(k)),
+  )
+  const key = JSON.stringify(sent)
 
-export function formFields(connector: ConnectorView, values: Obj): FieldDefinition[] {
-  const auth = connector.auth
-  if (auth.type === 'multi') {
-    const selectedBy = String(auth.selectedBy ?? 'auth_type')
-    const options =
-      (auth.options as
-        | Record<string, Obj & { label?: string; type?: string; fields?: FieldDefinition[] }>
-        | undefined) ?? {}
-    const picker: FieldDefinition = {
-      name: selectedBy,
-      label: 'Authentication type',
-      type: 'select',
-      options: Object.entries(options).map(([k, o]) => [String(o.label ?? k), k]),
+  useEffect(() => {
+    if (!connectorId) return
+    let live = true
+    const timer = setTimeout(
+      () => {
+        api.connectors.connectionForm(connectorId, JSON.parse(key) as Obj).then(
+          (form) => {
+            if (!live) return
+            secret.current = new Set(
+              form.fields.filter((f) => f.type === 'password').map((f) => f.name),
+            )
+            setState({ id: connectorId, form })
+          },
+          (error: unknown) => live && setState({ id: connectorId, error }),
+        )
+      },
+      // The first form is asked for at once; later ones once typing settles.
+      shown ? SETTLE_MS : 0,
+    )
+    return () => {
+      live = false
+      clearTimeout(timer)
     }
-    const key = values[selectedBy]
-    const chosen = typeof key === 'string' ? options[key] : undefined
-    if (!chosen) return mergeFields(connector.fields, [picker])
-    const own = schemeFields(String(chosen.type), chosen)
-    if (own === undefined)
-      return connector.connectionFields ?? mergeFields(connector.fields, [picker])
-    return mergeFields(connector.fields, [picker, ...(chosen.fields ?? []), ...own])
-  }
-  if (connector.connectionFields) return connector.connectionFields
-  return [...connector.fields, ...(schemeFields(auth.type, auth) ?? [])]
-}
+    // `shown` only picks the delay; asking again is keyed on the connector and the values.
+  }, [connectorId, key])
 
-/** Whether connecting sends the user's browser to the provider. */
-export function usesBrowser(connector: ConnectorView, values: Obj): boolean {
-  const auth = connector.auth
-  const of = (type: string, s: Obj) =>
-    type === 'oauth1' || (type === 'oauth2' && s.grantType !== 'client_credentials')
-  if (auth.type === 'multi') {
-    const options = (auth.options as Record<string, Obj> | undefined) ?? {}
-    const key = values[String(auth.selectedBy ?? 'auth_type')]
-    const chosen = typeof key === 'string' ? options[key] : undefined
-    return chosen ? of(String(chosen.type), chosen) : false
-  }
-  return of(auth.type, auth)
+  return { form: shown, error: state.id === connectorId ? state.error : undefined }
 }

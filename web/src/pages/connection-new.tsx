@@ -20,7 +20,7 @@ import {
 } from '../components/field-inputs.js'
 import { Select, TextInput } from '../components/form.js'
 import { useToast } from '../components/toast.js'
-import { formFields, usesBrowser } from '../lib/connection-fields.js'
+import { useConnectionForm } from '../lib/connection-fields.js'
 import { useAsync } from '../lib/use-async.js'
 import { Link, navigate, useLocation } from '../router.js'
 import type { Obj } from '../types.js'
@@ -61,17 +61,22 @@ export function NewConnectionPage() {
     setEndUser(p.endUser ?? '')
     setValues(p.values)
   }, [previous.data])
+  const { form, error: formLoadError } = useConnectionForm(connector?.id, values)
+  // A new connection starts from the fields' defaults, once the first form for it arrives.
+  const [seeded, setSeeded] = useState<string>()
   useEffect(() => {
-    if (!connector || previous.data) return
-    setValues(initialValues(formFields(connector, {})))
-  }, [connector, previous.data])
+    if (!connector || !form || previous.data || seeded === connector.id) return
+    setSeeded(connector.id)
+    setValues(initialValues(form.fields))
+  }, [connector, form, previous.data, seeded])
 
   if (connectors.error)
     return <ErrorBox error={connectors.error} onRetry={() => void connectors.reload()} />
   if (!connectors.data || (reconnectId && previous.loading))
     return <Loading what="Loading connectors" />
 
-  const fields = connector ? formFields(connector, values) : []
+  const fields = form?.fields ?? []
+  const browser = form?.browser ?? false
 
   const submit = async (e: FormEvent) => {
     e.preventDefault()
@@ -87,7 +92,7 @@ export function NewConnectionPage() {
         values: cleanValues(fields, values),
         ...(name.trim() ? { name: name.trim() } : {}),
         ...(endUser.trim() ? { endUser: endUser.trim() } : {}),
-        ...(usesBrowser(connector, values) ? { returnUrl: returnUrl.href } : {}),
+        ...(browser ? { returnUrl: returnUrl.href } : {}),
       })
       if (created.authorizeUrl) {
         setPending(created)
@@ -167,6 +172,7 @@ export function NewConnectionPage() {
             disabled={reconnectId !== undefined}
             onChange={(v) => {
               setConnectorId(v)
+              setValues({})
               setErrors({})
             }}
             options={[['', 'Choose a connector…'], ...ready.map((c) => [c.id, c.name] as const)]}
@@ -189,7 +195,11 @@ export function NewConnectionPage() {
                   hint="Optional: whose credentials these are, when one connector serves many users."
                 />
               </div>
-              {fields.length ? (
+              {formLoadError ? (
+                <ErrorBox error={formLoadError} title="The connection form did not load" />
+              ) : !form ? (
+                <Loading what="Loading the connection form" />
+              ) : fields.length ? (
                 <fieldset className="plain">
                   <legend className="section-legend">Connection details</legend>
                   <FieldInputs
@@ -204,12 +214,8 @@ export function NewConnectionPage() {
               )}
               {formError ? <ErrorBox error={formError} title="Not connected" /> : null}
               <div className="form-actions">
-                <button type="submit" className="primary" disabled={busy}>
-                  {busy
-                    ? 'Connecting…'
-                    : usesBrowser(connector, values)
-                      ? 'Continue to authorize'
-                      : 'Create connection'}
+                <button type="submit" className="primary" disabled={busy || !form}>
+                  {busy ? 'Connecting…' : browser ? 'Continue to authorize' : 'Create connection'}
                 </button>
                 <Link className="button secondary" to="/connections">
                   Cancel
