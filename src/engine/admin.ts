@@ -105,12 +105,17 @@ export function createAdminKeys(store: Store, dataDir: string, env: NodeJS.Proce
     return { key, generated: true, file }
   }
 
+  /** The bootstrap key's digest, hashed again only when the key changes. */
+  let bootstrap: { key: string; digest: Buffer } = { key: '', digest: Buffer.alloc(0) }
+
   return {
     ensureKey,
 
     async verify(candidate: string): Promise<boolean> {
       const digest = sha256(candidate)
-      if (timingSafeEqual(digest, sha256(ensureKey().key))) return true
+      const key = ensureKey().key
+      if (key !== bootstrap.key) bootstrap = { key, digest: sha256(key) }
+      if (timingSafeEqual(digest, bootstrap.digest)) return true
       const found = await store.findAdminKey(digest.toString('hex'))
       if (!found || found.revokedAt !== null) return false
       const stored = Buffer.from(found.keyHash, 'hex')

@@ -1,7 +1,6 @@
 /**
  * The one place log entries are written. Every kind (a call, a refresh, a revoke, a webhook
- * delivery) arrives as a `LogEntry`; the writer gives it an id and a time, makes its text storable
- * and appends it in batches, bounded in time and in count, so a call never waits for its log
+ * delivery) arrives as a `LogEntry`; the writer gives it an id and a time and appends it in batches, bounded in time and in count, so a call never waits for its log
  * line. `flush()` writes what is queued (reads of the logs do it first, so a process reads its own
  * writes) and `close()` flushes before the store closes.
  *
@@ -28,24 +27,9 @@ export interface LogWriterOptions {
   maxQueued?: number
 }
 
-/** A NUL or a UTF-16 surrogate, as JSON writes them (escaped) or leaves them (paired). */
-const SUSPECT = /\\u0000|\\ud[89a-f]|[\ud800-\udfff]/i
-
-/** Text from upstreams may hold NULs or lone surrogates, which PostgreSQL cannot store. */
-function storable<T>(value: T): T {
-  if (typeof value === 'string') return value.toWellFormed().replaceAll('\u0000', '\uFFFD') as T
-  if (Array.isArray(value)) return value.map(storable) as T
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [storable(k), storable(v)]),
-    ) as T
-  }
-  return value
-}
-
 /** The stored record of an entry: the columns its kind does not use are empty. */
 export function toLogRecord(entry: LogEntry, time: number): LogRecord {
-  const record: LogRecord = {
+  return {
     id: `log_${randomUUID()}`,
     time,
     actionId: null,
@@ -61,8 +45,6 @@ export function toLogRecord(entry: LogEntry, time: number): LogRecord {
     tool: null,
     ...entry,
   }
-  // Most entries hold neither: checked on their JSON before copying the whole entry.
-  return SUSPECT.test(JSON.stringify(record)) ? storable(record) : record
 }
 
 export function createLogWriter(

@@ -317,6 +317,16 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       expect(all.items[0]).toMatchObject({ detail: { a: 1 }, refreshed: false, kind: 'request' })
     })
 
+    it('appends a batch larger than one statement takes, every entry once, in order', async () => {
+      const batch = Array.from({ length: 150 }, (_, i) =>
+        logRecord({ connectionId: 'bulk', status: 200 + (i % 100), durationMs: i }),
+      )
+      await store.appendLogs(batch)
+      const listed = await store.listLogs({ limit: 200, connectionId: 'bulk' })
+      expect(listed.items.map((l) => l.durationMs)).toEqual(batch.map((_, i) => 149 - i))
+      expect(listed.items.map((l) => l.id)).toEqual(batch.map((b) => b.id).reverse())
+    })
+
     it('keeps the MCP key and tool of a log entry and filters by them', async () => {
       await store.appendLogs([
         logRecord({ status: 201, mcpKeyId: 'mk_1', tool: 'acme__create' }),

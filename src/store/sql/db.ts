@@ -19,6 +19,12 @@ export interface Db {
    * when it resolves, rolls back when it throws. Inside, `tx` is the only way to the database.
    */
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>
+  /**
+   * A mark that differs after any write to the database, by this connection or any other, where
+   * the driver can tell cheaply (SQLite's `data_version`); undefined where it cannot, or while a
+   * transaction is open. Equal marks mean a read answers what it answered before.
+   */
+  writeMark?(): string | undefined
 }
 
 /** What the shared SQL needs to know about a dialect, as capabilities, never as a name. */

@@ -32,9 +32,10 @@ function row(table: string, entries: [column: string, value: unknown][]): Insert
   return { table, columns: entries.map(([c]) => c), values: entries.map(([, v]) => v) }
 }
 
-/** `INSERT INTO table (…) VALUES (?, …)`. */
-export function insertSql(r: InsertRow): string {
-  return `INSERT INTO ${r.table} (${r.columns.join(', ')}) VALUES (${r.columns.map(() => '?').join(', ')})`
+/** `INSERT INTO table (…) VALUES (?, …)`, with `count` rows of values. */
+export function insertSql(r: InsertRow, count = 1): string {
+  const values = `(${r.columns.map(() => '?').join(', ')})`
+  return `INSERT INTO ${r.table} (${r.columns.join(', ')}) VALUES ${Array(count).fill(values).join(', ')}`
 }
 
 const json = (value: unknown): string | null => (value === null ? null : JSON.stringify(value))
@@ -139,7 +140,29 @@ export const toOAuthState = (r: Row): OAuthStateRecord => ({
   expiresAt: r.expires_at as number,
 })
 
-export function logRow(e: LogRecord): InsertRow {
+/** A NUL or a UTF-16 surrogate, raw or as JSON writes them (escaped). */
+// eslint-disable-next-line no-control-regex -- a raw NUL is one of the things looked for
+const SUSPECT = /\\u0000|\\ud[89a-f]|[\u0000\ud800-\udfff]/i
+
+/** Text from upstreams may hold NULs or lone surrogates, which PostgreSQL cannot store. */
+function storable<T>(value: T): T {
+  if (typeof value === 'string') return value.toWellFormed().replaceAll('\u0000', '\uFFFD') as T
+  if (Array.isArray(value)) return value.map(storable) as T
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [storable(k), storable(v)]),
+    ) as T
+  }
+  return value
+}
+
+export function logRow(record: LogRecord): InsertRow {
+  // Most entries hold neither: checked on the JSON the row is written with anyway.
+  let detail = record.detail ? JSON.stringify(record.detail) : null
+  const e = [record.url, record.error, record.tool, detail].some((t) => t && SUSPECT.test(t))
+    ? storable(record)
+    : record
+  if (e !== record) detail = e.detail ? JSON.stringify(e.detail) : null
   return row('logs', [
     ['id', e.id],
     ['time', e.time],
@@ -155,7 +178,7 @@ export function logRow(e: LogRecord): InsertRow {
     ['refresh_outcome', e.refreshOutcome],
     ['breaker_state', e.breakerState],
     ['error', e.error],
-    ['detail', e.detail ? JSON.stringify(e.detail) : null],
+    ['detail', detail],
     ['mcp_key_id', e.mcpKeyId],
     ['tool', e.tool],
   ])

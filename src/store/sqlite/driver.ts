@@ -20,12 +20,22 @@ export function createSqliteDb(database: Database.Database): Db {
   // A small fixed set of SQL texts (filters included): preparing on every call was a measurable
   // share of a call's cost.
   const prepared = new Map<string, Database.Statement>()
-  const prepare = (sql: string): Database.Statement => {
+  const prepareOnce = (sql: string): Database.Statement => {
     let stmt = prepared.get(sql)
     if (!stmt) {
       stmt = database.prepare(sql)
       prepared.set(sql, stmt)
     }
+    return stmt
+  }
+
+  // data_version changes when another connection commits; this connection's own writes it does
+  // not see, so they are counted here.
+  const dataVersion = database.prepare('PRAGMA data_version').pluck()
+  let ownWrites = 0
+  const prepare = (sql: string): Database.Statement => {
+    const stmt = prepareOnce(sql)
+    if (!stmt.readonly) ownWrites++
     return stmt
   }
 
@@ -41,6 +51,7 @@ export function createSqliteDb(database: Database.Database): Db {
       return Promise.resolve(stmt.run(...bindable(args)).changes)
     },
     exec: (sql) => {
+      ownWrites++
       database.exec(sql)
       return Promise.resolve()
     },
@@ -64,6 +75,7 @@ export function createSqliteDb(database: Database.Database): Db {
     get: outside(direct.get) as Db['get'],
     run: outside(direct.run),
     exec: outside(direct.exec),
+    writeMark: () => (open ? undefined : `${dataVersion.get() as number}:${ownWrites}`),
     transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
       const turn = queue.then(async () => {
         while (open) await open.catch(() => {})
