@@ -73,7 +73,7 @@ export function connectionRecord(
   }
 }
 
-function logRecord(over: Partial<LogRecord> = {}): LogRecord {
+export function logRecord(over: Partial<LogRecord> = {}): LogRecord {
   return {
     id: `log_${randomUUID()}`,
     time: Date.now(),

@@ -1,8 +1,14 @@
-import { mkdtempSync } from 'node:fs'
+import Database from 'better-sqlite3'
+import { mkdtempSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { connectionRecord, connectorRecord, describeStoreContract } from '../store.case.js'
+import {
+  connectionRecord,
+  connectorRecord,
+  describeStoreContract,
+  logRecord,
+} from '../store.case.js'
 import { createSqliteStore } from './store.js'
 
 describeStoreContract('sqlite', async () => {
@@ -45,6 +51,29 @@ describe('sqlite: call states kept between writes', () => {
     } finally {
       await b.close()
       await a.close()
+    }
+  })
+})
+
+describe('sqlite: WAL checkpoints', () => {
+  it('moves checkpoints off the serving connection once logs are written', async () => {
+    const filename = join(mkdtempSync(join(tmpdir(), 'pb-store-')), 'patchbay.db')
+    const store = createSqliteStore({ filename })
+    await store.migrate()
+    const probe = new Database(filename, { readonly: true })
+    try {
+      const before = statSync(filename).size
+      await store.appendLogs(
+        Array.from({ length: 500 }, () => logRecord({ detail: { body: 'x'.repeat(1000) } })),
+      )
+      // Nothing on the serving connection copies the WAL into the file; the thread does.
+      for (let i = 0; i < 100 && statSync(filename).size <= before + 400_000; i++)
+        await new Promise((r) => setTimeout(r, 50))
+      expect(statSync(filename).size).toBeGreaterThan(before + 400_000)
+      expect(probe.prepare('SELECT count(*) FROM logs').pluck().get()).toBe(500)
+    } finally {
+      probe.close()
+      await store.close()
     }
   })
 })

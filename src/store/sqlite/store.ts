@@ -10,6 +10,7 @@ import { dirname } from 'node:path'
 import type { Dialect } from '../sql/db.js'
 import { createSqlStore } from '../sql/store.js'
 import type { Store } from '../store.js'
+import { createCheckpointer } from './checkpointer.js'
 import { createSqliteDb } from './driver.js'
 import { createSqliteLocks } from './lock.js'
 import { SQLITE_MIGRATIONS } from './migrations.js'
@@ -40,7 +41,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return /constraint failed: (\S+)/.exec(e.message ?? '')?.[1]
     },
   }
-  return createSqlStore({
+  const checkpointer = crossProcess ? createCheckpointer(database, options.filename) : undefined
+  const store = createSqlStore({
     db,
     dialect,
     locks: createSqliteLocks(db, crossProcess),
@@ -54,9 +56,19 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
           database.pragma(`user_version = ${v + 1}`)
         }
       }),
-    close() {
+    async close() {
+      await checkpointer?.stop()
       database.close()
-      return Promise.resolve()
     },
   })
+  if (!checkpointer) return store
+  // Log batches are a serving process's steady writes: the first one starts the checkpointer.
+  const appendLogs = store.appendLogs.bind(store)
+  return {
+    ...store,
+    appendLogs(entries) {
+      checkpointer.start()
+      return appendLogs(entries)
+    },
+  }
 }
