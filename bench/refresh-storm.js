@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * The refresh storm (SPEC §4 step 6): N real `patchbay serve` processes on one database, M
+ * The refresh storm (docs/pipeline.md): N real `patchbay serve` processes on one database, M
  * concurrent calls through each on an OAuth 2.0 connection whose access token the API has just
  * expired. Reports the token requests the storm caused (must be exactly 1, or the run fails) and
  * the latency of the calls, against a baseline of the same calls with a fresh token, in rounds.

@@ -1,5 +1,5 @@
 /**
- * Admin keys (SPEC §6, issue 5): named, revocable keys besides the bootstrap key, through the
+ * Admin keys: named, revocable keys besides the bootstrap key, through the
  * API on both stores; rotating the generated bootstrap key.
  */
 import { readFileSync, statSync } from 'node:fs'

@@ -1,5 +1,5 @@
 /**
- * The layers import one way (STYLE.md): cli, server → mcp → index/engine → pipeline → auth,
+ * The layers import one way (docs/architecture.md): cli, server → mcp → index/engine → pipeline → auth,
  * store → connector → lib → errors. Type-only imports are left out: they vanish at run time.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs'

@@ -1,5 +1,5 @@
 /**
- * Connect sessions end to end (SPEC §8) on every store: the admin API, the hosted page's
+ * Connect sessions end to end (docs/connect.md) on every store: the admin API, the hosted page's
  * session-scoped routes, scoping (the token opens nothing else), expiry and ending, reconnecting,
  * OAuth state bound to the session, end users, and no plain token at rest or in the logs.
  */

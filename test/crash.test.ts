@@ -1,5 +1,5 @@
 /**
- * Crash safety (SPEC §7): a real `patchbay serve` process is SIGKILLed at each point of an OAuth
+ * Crash safety: a real `patchbay serve` process is SIGKILLed at each point of an OAuth
  * 2.0 refresh, on both stores (SQLite: processes sharing one data folder; PostgreSQL: one schema).
  * After each kill the connection row, read straight from the database, is on exactly its old
  * token set or exactly its new one (the sealed secrets decrypt, `credentials_version` and

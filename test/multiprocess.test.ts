@@ -1,5 +1,5 @@
 /**
- * Many processes, one system (SPEC §1, §4 steps 6–7): four real `patchbay serve` processes on one
+ * Many processes, one system (docs/pipeline.md): four real `patchbay serve` processes on one
  * PostgreSQL schema, a real authorization server (oidc-provider) and loopback APIs.
  *
  * - 1,000 concurrent calls spread over the four processes on a connection whose token the API has
@@ -177,7 +177,7 @@ describe.skipIf(!databaseUrl)(
           (_, p) => results.filter((r) => r.process === p && r.body.refreshed === true).length,
         )
         expect(refreshedBy.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2)
-        // Every refresh attempt is logged (SPEC §4 step 8): across the four processes, one.
+        // Every refresh attempt is logged: across the four processes, one.
         const refreshes: string[] = []
         for (let cursor: string | undefined, page = 0; page < 20; page++) {
           const logs = await p0.api(

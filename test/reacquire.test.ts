@@ -1,5 +1,5 @@
 /**
- * SPEC §4 steps 5 and 7 for every scheme that re-acquires its credentials with a request
+ * Re-acquire and retry (docs/pipeline.md) for every scheme that re-acquires its credentials with a request
  * (`http_token`, `custom`, and `multi` with an `http_token` option), through the API against a
  * token server that issues, expires and counts tokens: a 401 → exactly one token request → one
  * retry; a second 401 ends the call with a clear error; a failing re-acquire is logged and counts

@@ -1,5 +1,5 @@
 /**
- * `patchbay secrets rotate` (SPEC §7, issue 5): every sealed value re-encrypted under a new key
+ * `patchbay secrets rotate`: every sealed value re-encrypted under a new key
  * while a server keeps serving, with key files (the server picks the new key up by itself) and
  * with environment keys (PATCHBAY_SECRET_KEY + PATCHBAY_SECRET_KEY_PREVIOUS), on both stores.
  */

@@ -1,5 +1,5 @@
 /**
- * Webhooks out (SPEC §8): a receiver on loopback gets each connection event (created, failed,
+ * Webhooks out (docs/connect.md): a receiver on loopback gets each connection event (created, failed,
  * needs_reauth, deleted) once, signed; a 500 is retried with backoff; every attempt is logged;
  * the network policy applies to the webhook URL.
  */

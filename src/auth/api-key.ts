@@ -72,7 +72,7 @@ export const apiKeyScheme = defineAuthScheme({
       },
     },
   },
-  // SPEC §3: the connection holds one value per param, under the param's `key`.
+  // The connection holds one value per param, under the param's `key`.
   connectionFields: (s) => s.params.map((p) => ({ name: p.key, label: p.name, type: 'password' })),
   canRefresh: () => false,
   connect(ctx) {

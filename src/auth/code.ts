@@ -1,7 +1,6 @@
 /**
  * The auth scheme of a code connector (`code:<linkName>`): the type it builds on (`custom` by
- * default, `oauth2`, `multi`, …) with Workato's lambdas in place of that type's hooks (SPEC §3
- * "Code connectors"):
+ * default, `oauth2`, `multi`, …) with Workato's lambdas in place of that type's hooks (docs/auth/):
  *
  * | lambda | replaces |
  * | --- | --- |

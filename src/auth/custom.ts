@@ -399,7 +399,7 @@ function templateError(
 
 /**
  * A refresh the auth endpoint refuses (400, 401, 403) will not work by trying again: the
- * connection's credentials are dead, so it needs the user (SPEC §7). Other failures are transient.
+ * connection's credentials are dead, so it needs the user. Other failures are transient.
  */
 export function refusalCode<C extends string>(
   code: C,

@@ -76,7 +76,7 @@ async function send(req: OutgoingRequest) {
   return { status: res.statusCode, body: (await res.body.json()) as unknown }
 }
 
-/** What the pipeline does (SPEC §4): apply, send, and on a 401 refresh once and retry once. */
+/** What the pipeline does (docs/pipeline.md): apply, send, and on a 401 refresh once and retry once. */
 async function callWithRefresh(ctx: AuthContext<HttpTokenSettings>, path: string) {
   const attempt = async () => {
     const req = request('GET', path)
@@ -187,7 +187,7 @@ describe('http_token', () => {
     expect(err.details).toEqual({ status: 401, transient: false })
     expect(JSON.stringify(err)).not.toContain('wrong-secret-value')
 
-    // Refused on refresh, the credentials are dead: the user must reconnect (SPEC §7).
+    // Refused on refresh, the credentials are dead: the user must reconnect.
     const refresh = await failure(httpTokenScheme.refresh!(context(settings(), bad)))
     expect(refresh.code).toBe('connection.needs_reauth')
     expect(refresh.message).toContain('HTTP 401')

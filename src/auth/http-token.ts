@@ -5,7 +5,7 @@
  * the token stops working.
  *
  * When is a token "stopped working"? When a response matches `refreshOn` (or, without it, any
- * error: a non-2xx status or a `detectOn` match; SPEC §4). **An API that answers 200 to a request
+ * error: a non-2xx status or a `detectOn` match; docs/pipeline.md). **An API that answers 200 to a request
  * it denied (`{ "error": "access denied" }`) is not refreshed** unless the connector's `detectOn`
  * recognises that body — a 200 is a success otherwise.
  *

@@ -171,7 +171,7 @@ export interface AuthScheme<S = Record<string, unknown>> {
   readonly redact?: (settings: S) => { headers?: string[]; query?: string[]; form?: string[] }
   /**
    * Whom a connection is for, when the scheme knows (a code connector's `identity` lambda); the
-   * engine otherwise runs the connector's `identity` request. Shown on the connection (SPEC §3).
+   * engine otherwise runs the connector's `identity` request. Shown on the connection (docs/auth/).
    */
   identity?(ctx: AuthContext<S>): Promise<string | null>
   /**

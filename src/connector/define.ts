@@ -1,5 +1,5 @@
 /**
- * Code connectors (SPEC §2, §3 "Code connectors"): a connector written in TypeScript or
+ * Code connectors (docs/auth/): a connector written in TypeScript or
  * JavaScript whose auth may replace any of `acquire`, `apply`, `refresh`, `identity`, `pkce` and
  * `selected` with functions, with the signatures and meaning of Workato's connector SDK
  * `authorization` hash.
@@ -96,7 +96,7 @@ export interface CodeTokens {
   refresh_token?: string
   /** Seconds. */
   expires_in?: number | string
-  /** Seconds; a connection is refreshed in the background before it lapses (SPEC §3). */
+  /** Seconds; a connection is refreshed in the background before it lapses (docs/auth/). */
   refresh_token_expires_in?: number | string
   [name: string]: unknown
 }
@@ -119,11 +119,11 @@ export interface PkceResult {
 
 /** Lambdas and settings every code auth may have. */
 interface CodeAuthBase {
-  /** Error signals that re-acquire credentials (SPEC §4 step 5). */
+  /** Error signals that re-acquire credentials (docs/pipeline.md). */
   refreshOn?: Signal[]
-  /** Signals that turn a response into an error, a 200 included (SPEC §4 step 4). */
+  /** Signals that turn a response into an error, a 200 included (docs/pipeline.md). */
   detectOn?: Signal[]
-  /** Templated headers and query parameters applied after the auth's own (SPEC §3). */
+  /** Templated headers and query parameters applied after the auth's own (docs/auth/). */
   extra?: { headers?: Record<string, string>; query?: Record<string, string> }
   /**
    * Adds the credentials to every request, replacing the type's own `apply`. `accessToken` is the
@@ -186,7 +186,7 @@ export interface MultiCodeAuth extends CodeAuthBase {
 
 export type CodeAuth = CustomCodeAuth | OAuth2CodeAuth | MultiCodeAuth
 
-/** A connector as code: the JSON definition (SPEC §2) with lambdas on `auth`. */
+/** A connector as code: the JSON definition (docs/concepts.md) with lambdas on `auth`. */
 export type CodeConnector = Omit<ConnectorInput, 'auth'> & {
   auth: CodeAuth
   /** How long a lambda may take before it fails with `connector.code_error` (default 30 000 ms). */
@@ -213,6 +213,6 @@ export function isCodeConnector(value: unknown): value is CodeConnector {
   )
 }
 
-/** The lambda names of SPEC §3, in the order Workato lists them. */
+/** The lambda names, in the order Workato lists them. */
 export const LAMBDAS = ['acquire', 'apply', 'refresh', 'identity', 'pkce', 'selected'] as const
 export type LambdaName = (typeof LAMBDAS)[number]

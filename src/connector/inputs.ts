@@ -1,6 +1,6 @@
 /**
  * The API's inputs besides connector definitions, connections and requests (`schema.ts`): connect
- * sessions and the connect page (SPEC §8), named admin keys, token tests, list queries and the
+ * sessions and the connect page (docs/connect.md), named admin keys, token tests, list queries and the
  * UI's sign-in. One zod schema each, shared by the engine that applies it,
  * the HTTP contract (`server/contract.ts`) and the web app.
  *
@@ -15,7 +15,7 @@ import {
   type ConnectionStatus,
 } from './literals.js'
 
-/** 30 minutes by default, at most 24 hours (SPEC §8). */
+/** 30 minutes by default, at most 24 hours (docs/connect.md). */
 export const DEFAULT_SESSION_SECONDS = 30 * 60
 export const MAX_SESSION_SECONDS = 24 * 60 * 60
 

@@ -1,5 +1,5 @@
 /**
- * Zoho's naming rules for connectors (SPEC §2), shared by the API schemas and the UI.
+ * Zoho's naming rules for connectors (docs/concepts.md), shared by the API schemas and the UI.
  *
  * @module
  */

@@ -117,7 +117,7 @@ export const fieldSchema: z.ZodType<FieldDefinition> = z.lazy(() =>
     }),
 ) as z.ZodType<FieldDefinition>
 
-/** An error signal (SPEC §4): an integer status, an exact body/title string, or `/regex/flags`. */
+/** An error signal (docs/pipeline.md): an integer status, an exact body/title string, or `/regex/flags`. */
 export const signalSchema = z.union([
   z.number().int().min(100).max(599),
   z
@@ -223,7 +223,7 @@ export const HEADER_VALUE_RULE =
 const headerValue = z.string().regex(HEADER_VALUE_RE, HEADER_VALUE_RULE)
 
 /**
- * Text a store cannot hold as given (SPEC §1: SQLite and PostgreSQL behave as one): PostgreSQL
+ * Text a store cannot hold as given (SQLite and PostgreSQL must behave as one): PostgreSQL
  * refuses NUL in `text` and `jsonb`, and unpaired UTF-16 surrogates in `jsonb`.
  */
 const UNPAIRED_SURROGATE_RE =

@@ -1,5 +1,5 @@
 /**
- * Loads code connectors (SPEC §2): each `.js` / `.mjs` file in the operator's
+ * Loads code connectors (docs/concepts.md): each `.js` / `.mjs` file in the operator's
  * `PATCHBAY_CONNECTORS_DIR` default-exports `defineConnector(…)`. Each becomes an auth scheme
  * `code:<linkName>` wrapping its lambdas, and a `ready` connector (upserted by link name, marked
  * `source: 'code'`) that the API cannot change or delete. Code is only ever read from this folder,

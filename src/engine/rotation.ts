@@ -1,5 +1,5 @@
 /**
- * `patchbay secrets rotate` (SPEC §7, issue 5): every sealed value re-encrypted under a new key
+ * `patchbay secrets rotate`: every sealed value re-encrypted under a new key
  * while servers keep running; the old key stays readable until nothing needs it.
  *
  * - Key-file setups: a new key becomes `<dataDir>/secret.key`, the old one moves to

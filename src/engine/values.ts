@@ -1,5 +1,5 @@
 /**
- * A connection's values checked against its fields (SPEC §2 field types), split into public values
+ * A connection's values checked against its fields (docs/concepts.md), split into public values
  * and secrets (password fields).
  *
  * @module
@@ -93,7 +93,7 @@ function checkOne(f: FieldDefinition, v: unknown, path: string, issues: FieldIss
   }
 }
 
-/** The template scope of values: multiselects joined with their delimiter (SPEC §2). */
+/** The template scope of values: multiselects joined with their delimiter (docs/concepts.md). */
 export function templateScope(fields: FieldDefinition[], values: Obj): Obj {
   const scope: Obj = { ...values }
   for (const f of fields) {

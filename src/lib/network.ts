@@ -1,5 +1,5 @@
 /**
- * Which addresses outgoing calls may reach (issue 5, "Network safety"). Checked when a socket
+ * Which addresses outgoing calls may reach. Checked when a socket
  * connects — after DNS, on the address actually dialled — so redirects, token endpoints and DNS
  * answers that change between checks (rebinding) are all covered by one rule.
  *

@@ -1,5 +1,5 @@
 /**
- * `{{name}}` templates (SPEC §2): read a connection's fields, acquired values and `input.x`.
+ * `{{name}}` templates (docs/concepts.md): read a connection's fields, acquired values and `input.x`.
  *
  * @module
  */

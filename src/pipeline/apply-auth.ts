@@ -1,5 +1,5 @@
 /**
- * Step 2: credentials on a copy of the request, so retries and redirects start clean.
+ * Credentials on a copy of the request, so retries and redirects start clean.
  *
  * @module
  */

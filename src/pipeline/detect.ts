@@ -1,5 +1,5 @@
 /**
- * Step 4: `detectOn` — an error hidden behind a 2xx (SPEC §4.4).
+ * `detectOn` — an error hidden behind a 2xx (docs/pipeline.md).
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * The request pipeline (SPEC §4): log → origin guard → breaker → refresh → retry → detect →
+ * The request pipeline (docs/pipeline.md): log → origin guard → breaker → refresh → retry → detect →
  * redirects → rate limit → apply auth → send (docs/concepts.md#the-request-pipeline says why in
  * this order).
  *

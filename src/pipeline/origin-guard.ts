@@ -1,5 +1,5 @@
 /**
- * Step 1: credentials never go to another origin (SPEC §4.1).
+ * Credentials never go to another origin (docs/pipeline.md).
  *
  * @module
  */

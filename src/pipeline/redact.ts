@@ -1,5 +1,5 @@
 /**
- * Redaction for logs (SPEC §4.8): by name (auth headers, api-key query params, token fields in
+ * Redaction for logs (docs/pipeline.md): by name (auth headers, api-key query params, token fields in
  * JSON) and by value (every secret the connection holds, in its raw and encoded forms).
  *
  * @module

@@ -1,6 +1,6 @@
 /**
  * Follows redirects: to an allowed origin with credentials re-applied (signatures cover the URL),
- * to any other origin without credentials (SPEC §4.1).
+ * to any other origin without credentials (docs/pipeline.md).
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * Step 3: send on undici's pooled dispatcher, with timeouts; the body streams back when asked.
+ * Send on undici's pooled dispatcher, with timeouts; the body streams back when asked.
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * Matching `refreshOn` / `detectOn` signals (SPEC §4): an integer matches the status, a string the
+ * Matching `refreshOn` / `detectOn` signals (docs/pipeline.md): an integer matches the status, a string the
  * whole body or the HTML title, `/regex/flags` the body.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * The pipeline's shapes (SPEC §4). A step is `(next) => (ctx) => Promise<PipelineResult>`, in
+ * The pipeline's shapes (docs/pipeline.md). A step is `(next) => (ctx) => Promise<PipelineResult>`, in
  * the style of undici interceptors: retry, redirect and auth wrap one dispatcher.
  *
  * @module
@@ -19,7 +19,7 @@ export interface AuthBinding {
   canRefresh: boolean
   /**
    * Re-acquires credentials once for this call, coalesced with any refresh already under way for
-   * the connection (SPEC §4 step 6). Throws when it fails.
+   * the connection (docs/pipeline.md). Throws when it fails.
    */
   reacquire(): Promise<void>
   /** Refreshes ahead of expiry when due; never throws while the current token still works. */

@@ -196,7 +196,7 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
   bind(app, '', mcp, { endpoint: (c) => mcpHandler(c.req.raw) })
 
   app.route('/demo/api', demoRoutes())
-  // The hosted connect page and its session-token routes (SPEC §8); never the admin key.
+  // The hosted connect page and its session-token routes (docs/connect.md); never the admin key.
   app.route('/connect', connectRoutes(pb))
 
   app.route('/', ui.routes)

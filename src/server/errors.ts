@@ -1,5 +1,5 @@
 /**
- * One table from error code to HTTP status (SPEC §6).
+ * One table from error code to HTTP status.
  *
  * @module
  */

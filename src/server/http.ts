@@ -33,7 +33,7 @@ const NUL_RULE = 'must not contain NUL characters'
 
 /**
  * Refuses a NUL anywhere in the path or the query: no id, link name, filter or cursor holds one,
- * and PostgreSQL cannot even compare text holding one (SPEC §7: bad input is a 400, not a 500).
+ * and PostgreSQL cannot even compare text holding one.
  */
 export async function refuseNul(c: Context, next: Next): Promise<void> {
   const url = new URL(c.req.url)

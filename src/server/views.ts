@@ -53,7 +53,7 @@ export const fieldIssueSchema = z.object({
   rule: z.string().describe('The rule it breaks, in plain words'),
 })
 
-/** `{ items, nextCursor? }`: one page of a list (SPEC §6). */
+/** `{ items, nextCursor? }`: one page of a list. */
 export function pageSchema<T extends z.ZodType>(item: T) {
   return z.object({
     items: z.array(item),

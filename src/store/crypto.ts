@@ -1,5 +1,5 @@
 /**
- * Secrets at rest (SPEC §7): AES-256-GCM, a fresh 96-bit IV per value, the record id as
+ * Secrets at rest: AES-256-GCM, a fresh 96-bit IV per value, the record id as
  * additional authenticated data so a ciphertext cannot be moved to another record. Several keys
  * may be loaded while a rotation runs: the first seals, any opens.
  *

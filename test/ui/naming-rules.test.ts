@@ -1,5 +1,5 @@
 /**
- * Every naming rule of SPEC §2 shows its message in the connector form as the user types, in the
+ * Every connector naming rule shows its message in the connector form as the user types, in the
  * API's own words (the UI validates with the same schemas), and nothing is saved.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

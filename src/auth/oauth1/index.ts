@@ -1,5 +1,5 @@
 /**
- * `oauth1`: OAuth 1.0a (SPEC §3). A connection is made with the three legs of RFC 5849 §2 —
+ * `oauth1`: OAuth 1.0a (docs/auth/). A connection is made with the three legs of RFC 5849 §2 —
  * request token, authorize, callback with `oauth_verifier`, access token — and every request is
  * then signed (§3) with the connector's client credentials and the connection's token credentials.
  *
@@ -198,7 +198,7 @@ function endpoint(ctx: Context, name: UrlSetting): URL {
   return url
 }
 
-/** Settings may hold `{{field}}` templates (SPEC §2). */
+/** Settings may hold `{{field}}` templates (docs/concepts.md). */
 function render(ctx: Context, name: string, template: string): string {
   try {
     return name.endsWith('Url') ? ctx.renderUrl(template) : ctx.render(template)

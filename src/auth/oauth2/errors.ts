@@ -1,6 +1,6 @@
 /**
  * How failures at the authorization server become Patchbay errors. One place classifies them, so
- * that code exchange, client credentials and refresh agree (SPEC "OAuth flows", §7).
+ * that code exchange, client credentials and refresh agree (docs/auth/).
  *
  * @module
  */
@@ -36,7 +36,7 @@ export function isTransient(failure: TokenFailure): boolean {
 
 /**
  * Whether the grant is dead: `invalid_grant` (RFC 6749 §5.2), or any 400/401 from the token
- * endpoint, which SPEC "OAuth flows" counts the same way.
+ * endpoint, which the flows count the same way.
  */
 export function isGrantDead(failure: TokenFailure): boolean {
   if (isTransient(failure)) return false

@@ -1,6 +1,6 @@
 /**
  * `oauth2`: OAuth 2.0 with the authorization code grant (with or without PKCE), the client
- * credentials grant or the JWT bearer grant (SPEC §3, "OAuth flows"; RFC 7523), the client
+ * credentials grant or the JWT bearer grant (docs/auth/oauth2.md; RFC 7523), the client
  * authenticating with its secret or a signed JWT. The protocol steps live beside this file, one
  * request/process pair each; this file wires them to the `AuthScheme` hooks.
  *
@@ -334,7 +334,7 @@ function renderParams(ctx: Ctx, params: Record<string, string>): Record<string, 
   return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, ctx.render(v)]))
 }
 
-/** The connection's selected scopes (SPEC "OAuth flows"), joined with the connector's delimiter. */
+/** The connection's selected scopes (docs/auth/), joined with the connector's delimiter. */
 function scopeParam(ctx: Ctx): string | undefined {
   const { scopes, scopeDelimiter } = ctx.settings
   const selected = selectScopes(

@@ -1,6 +1,6 @@
 /**
  * Proof Key for Code Exchange with the `S256` method, and the random `state` value. Exported so
- * that the engine can also serve a code connector's `pkce` hook (SPEC §3) with them.
+ * that the engine can also serve a code connector's `pkce` hook (docs/auth/) with them.
  *
  * @see https://www.rfc-editor.org/rfc/rfc7636
  * @module
@@ -60,7 +60,7 @@ export function createPkcePair(length?: number): PkcePair {
 }
 
 /**
- * An opaque `state` with 256 random bits (SPEC "OAuth flows" asks for at least 128).
+ * An opaque `state` with 256 random bits (at least 128 are needed).
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-10.12
  */

@@ -21,7 +21,7 @@ function issues(input: Record<string, unknown>) {
 }
 
 describe('oauth2 settings', () => {
-  it('applies the SPEC defaults', () => {
+  it('applies the documented defaults', () => {
     expect(oauth2SettingsSchema.parse(complete)).toEqual({
       ...complete,
       clientAuth: 'body',

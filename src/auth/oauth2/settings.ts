@@ -1,5 +1,5 @@
 /**
- * The `oauth2` connector settings (SPEC §3) and the rules that join several fields.
+ * The `oauth2` connector settings (docs/auth/) and the rules that join several fields.
  *
  * zod 4 refuses `.partial()` on an object with refinements, and a draft connector is validated
  * against the partial schema, so the schema holds only per-field rules; the rules between fields
@@ -368,7 +368,7 @@ export const oauth2Presentation: AuthPresentation = {
   },
 }
 
-/** Whether the grant sends the user's browser to the provider (SPEC "OAuth flows"). */
+/** Whether the grant sends the user's browser to the provider (docs/auth/). */
 export function usesBrowser(grantType: OAuth2GrantType | undefined): boolean {
   return grantType === 'authorization_code' || grantType === 'authorization_code_pkce'
 }

@@ -1,6 +1,6 @@
 /**
  * `patchbay connect <connector> --end-user ID`: prints a connect URL an end user opens to connect
- * their own account (SPEC §8); `patchbay connect-session list|end` and `patchbay end-user
+ * their own account (docs/connect.md); `patchbay connect-session list|end` and `patchbay end-user
  * list|delete` manage the rest.
  *
  * @module

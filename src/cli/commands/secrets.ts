@@ -1,6 +1,6 @@
 /**
  * `patchbay secrets rotate`: re-encrypts every stored secret under a new key while servers keep
- * running (SPEC §7). The one command that works on the data folder through the library rather
+ * running. The one command that works on the data folder through the library rather
  * than through a server: it needs the key files (or `PATCHBAY_SECRET_KEY`) and the database
  * (`PATCHBAY_DATA_DIR` / `PATCHBAY_DATABASE_URL`), which no API call should hand out.
  *

@@ -1,5 +1,5 @@
 /**
- * `/api/v1` routes (SPEC §6), bound to the contract (`../contract.ts`). Each calls the library;
+ * `/api/v1` routes, bound to the contract (`../contract.ts`). Each calls the library;
  * none touches the store.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * `/api/v1/connect-sessions` and `/api/v1/end-users` (SPEC §6, §8): admin key only. The hosted
+ * `/api/v1/connect-sessions` and `/api/v1/end-users` (docs/connect.md): admin key only. The hosted
  * page's own routes, opened by a session token, are in `server/connect.ts`.
  *
  * @module

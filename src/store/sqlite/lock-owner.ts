@@ -5,7 +5,7 @@
  * over a network file system), so a lock row can name its holder's process. A holder killed while
  * it holds a lock (SIGKILL, OOM, power cut of the process) never deletes its row; a waiter that
  * finds the holder's process gone takes the lock at once instead of waiting for the row to expire,
- * so a connection works right after a restart (SPEC §7). Holders named differently — another host,
+ * so a connection works right after a restart. Holders named differently — another host,
  * another PID namespace (containers sharing a volume), an older owner format — are never judged
  * gone: their rows lapse by expiry, as before.
  *

@@ -1,5 +1,5 @@
 /**
- * A form rendered from field definitions (SPEC §2 field types): a connection's fields, or a saved
+ * A form rendered from field definitions (docs/concepts.md): a connection's fields, or a saved
  * action's inputs. Password inputs are never prefilled; object fields form a collapsed group.
  */
 import type { FieldDefinition } from '../../../src/connector/schema.js'

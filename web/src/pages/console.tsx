@@ -1,5 +1,5 @@
 /**
- * The action console (issue 7 §5): send any request through a connection, see the answer, keep a
+ * The action console (docs/concepts.md): send any request through a connection, see the answer, keep a
  * history, save it as an action, copy it as curl through /proxy, and run saved actions.
  */
 import { useEffect, useMemo, useState, type FormEvent } from 'react'

@@ -1,5 +1,5 @@
 /**
- * Logs (issue 7 §7): newest first, filtered, followed live, paged with `nextCursor`; an entry
+ * Logs: newest first, filtered, followed live, paged with `nextCursor`; an entry
  * opens to show its redacted request and response, refresh outcome, breaker state and error, and
  * the MCP key and tool of an agent's call (docs/mcp.md).
  */

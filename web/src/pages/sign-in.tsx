@@ -1,5 +1,5 @@
 /**
- * Sign-in: the admin key once, exchanged for an HttpOnly session cookie (SPEC §6).
+ * Sign-in: the admin key once, exchanged for an HttpOnly session cookie.
  */
 import { useEffect, useState, type FormEvent } from 'react'
 import { api, errorText } from '../api.js'

@@ -1,5 +1,5 @@
 /**
- * Custom action (enable, help, learn-more link) and saved actions (SPEC §5): method, path, query,
+ * Custom action (enable, help, learn-more link) and saved actions (docs/concepts.md): method, path, query,
  * headers and a body with {{input.x}} templates, and typed inputs.
  */
 import { useEffect, useState } from 'react'

@@ -16,7 +16,7 @@ export interface Builder {
   set: (path: Path, value: unknown) => void
   /** The problem at exactly this path, when it should show. */
   issue: (path: Path) => string | undefined
-  /** Auth settings, link name, base URL and field shapes are frozen once ready (SPEC §2). */
+  /** Auth settings, link name, base URL and field shapes are frozen once ready (docs/concepts.md). */
   frozen: boolean
   /** Unsaved changes. */
   dirty: boolean

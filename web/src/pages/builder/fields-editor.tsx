@@ -1,5 +1,5 @@
 /**
- * Edits a list of field definitions (SPEC §2): connection fields, a saved action's inputs, a
+ * Edits a list of field definitions (docs/concepts.md): connection fields, a saved action's inputs, a
  * multi option's fields, an object field's properties. Fields can be added, reordered, removed.
  */
 import { FIELD_TYPES } from '../../../../src/connector/schema.js'
@@ -27,7 +27,7 @@ export function FieldsEditor({
   path: Path
   title: string
   noun?: string
-  /** Once ready only labels and hints change (SPEC §2). */
+  /** Once ready only labels and hints change (docs/concepts.md). */
   shapeLocked?: boolean
   emptyText?: string
 }) {

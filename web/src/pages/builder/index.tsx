@@ -1,5 +1,5 @@
 /**
- * The connector builder (issue 7 §3): General, Security, Scopes, Connection fields, Custom
+ * The connector builder (docs/auth/): General, Security, Scopes, Connection fields, Custom
  * actions and JSON, one draft shared by all of them, saved with the API's own validation.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'

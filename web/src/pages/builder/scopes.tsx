@@ -1,7 +1,7 @@
 /**
  * The `scopes` widget, in its own tab: add, edit, delete, bulk delete and search, up to the
  * schema's `maxItems`; each row checked against the item schema. Once a connection exists,
- * scopes can still be added but not edited or removed (SPEC §2).
+ * scopes can still be added but not edited or removed (docs/concepts.md).
  */
 import { useState } from 'react'
 import { useConfirm } from '../../components/dialog.js'

@@ -1,6 +1,6 @@
 /**
  * Security: the auth-type picker, the type's form, and what every type shares — extra headers and
- * query parameters, `refreshOn` and `detectOn` (SPEC §3–§4), drawn like a type's settings from
+ * query parameters, `refreshOn` and `detectOn` (docs/pipeline.md), drawn like a type's settings from
  * their schema (`authCommonSchema`) and the hints below.
  */
 import { useId } from 'react'
