@@ -9,7 +9,6 @@ import type { BlankEnv } from 'hono/types'
 import { bodyLimit } from 'hono/body-limit'
 import type { Patchbay } from '../engine/patchbay.js'
 import { PatchbayError, isPatchbayError } from '../errors.js'
-import { createMcpHttpHandler } from '../mcp/http.js'
 import { isForwarded } from './fast-path.js'
 import { errorResponse, refuseNul, refuseNulIn } from './http.js'
 import { demoRoutes } from './demo.js'
@@ -191,9 +190,17 @@ export function createApp(pb: Patchbay, options: AppOptions = {}): Hono {
   app.use(proxy.forward.path, requireAdmin, bodyLimit({ maxSize: 25 * 1024 * 1024 }))
   bind(app, '', proxy, { forward })
 
-  // MCP over Streamable HTTP for AI agents, with scoped MCP keys (docs/mcp.md).
-  const mcpHandler = createMcpHttpHandler(pb, { version, allowAdminKey: options.mcpAllowAdminKey })
-  bind(app, '', mcp, { endpoint: (c) => mcpHandler(c.req.raw) })
+  // MCP over Streamable HTTP for AI agents, with scoped MCP keys (docs/mcp.md). The MCP SDK is
+  // loaded by the first call: a server no agent talks to does not hold it in memory.
+  let mcpHandler: Promise<(request: Request) => Promise<Response>> | undefined
+  bind(app, '', mcp, {
+    endpoint: async (c) => {
+      mcpHandler ??= import('../mcp/http.js').then(({ createMcpHttpHandler }) =>
+        createMcpHttpHandler(pb, { version, allowAdminKey: options.mcpAllowAdminKey }),
+      )
+      return (await mcpHandler)(c.req.raw)
+    },
+  })
 
   app.route('/demo/api', demoRoutes())
   // The hosted connect page and its session-token routes (docs/connect.md); never the admin key.

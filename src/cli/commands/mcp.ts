@@ -8,7 +8,7 @@
 import type { Command } from 'commander'
 import { createPatchbay } from '../../index.js'
 import { createLogger } from '../../lib/logger.js'
-import { relayMcpStdio, serveMcpStdio, type RunningMcpStdio } from '../../mcp/stdio.js'
+import type { RunningMcpStdio } from '../../mcp/stdio.js'
 import { mcpKeys } from '../../server/contract.js'
 import { CliError, expectOk, openClient, type Client } from '../client.js'
 import { createOutput, type Output } from '../output.js'
@@ -52,6 +52,7 @@ export function registerMcpCommands(program: Command, version: string): void {
       let running: RunningMcpStdio
       let close: () => Promise<void>
       if (env.PATCHBAY_URL) {
+        const { relayMcpStdio } = await import('../../mcp/stdio.js')
         running = await relayMcpStdio(env.PATCHBAY_URL, key)
         close = () => running.close()
       } else {
@@ -63,6 +64,7 @@ export function registerMcpCommands(program: Command, version: string): void {
           logger: createLogger({ PATCHBAY_LOG_LEVEL: 'warn', ...env }, { toStderr: true }),
         })
         try {
+          const { serveMcpStdio } = await import('../../mcp/stdio.js')
           running = await serveMcpStdio(pb, key, { version })
         } catch (err) {
           await pb.close()
