@@ -13,9 +13,9 @@
  * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
  * @module
  */
+import type { HttpRequest } from '@smithy/protocol-http'
+import type { SignatureV4 } from '@smithy/signature-v4'
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto'
-import { HttpRequest } from '@smithy/protocol-http'
-import { SignatureV4 } from '@smithy/signature-v4'
 import { z } from 'zod'
 import { PatchbayError } from '../errors.js'
 import { encodeBody, type OutgoingRequest } from '../lib/request.js'
@@ -153,6 +153,14 @@ function credentialsFrom(values: Record<string, unknown>): AwsCredentials {
  * Signs `request` in place: writes `authorization`, `x-amz-date`, `x-amz-security-token` and
  * `x-amz-content-sha256` headers, or, for `signatureIn: 'query'`, the `X-Amz-*` query parameters.
  */
+// Loaded by the first signature: a server with no SigV4 connector does not hold it in memory.
+let library:
+  Promise<{ SignatureV4: typeof SignatureV4; HttpRequest: typeof HttpRequest }> | undefined
+const signerLibrary = () =>
+  (library ??= Promise.all([import('@smithy/signature-v4'), import('@smithy/protocol-http')]).then(
+    ([v4, http]) => ({ SignatureV4: v4.SignatureV4, HttpRequest: http.HttpRequest }),
+  ))
+
 export async function signAwsRequest(
   request: OutgoingRequest,
   credentials: AwsCredentials,
@@ -179,6 +187,7 @@ export async function signAwsRequest(
     delete headers['x-amz-security-token']
   }
 
+  const { SignatureV4, HttpRequest } = await signerLibrary()
   const signer = new SignatureV4({
     service: settings.service,
     region: settings.region,

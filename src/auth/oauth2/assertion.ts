@@ -7,7 +7,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
-import { SignJWT, type JWTPayload } from 'jose'
+import type { JWTPayload } from 'jose'
 import type { SigningKey } from './keys.js'
 
 /** `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2). */
@@ -111,6 +111,8 @@ async function sign(
   { key, alg, kid }: SigningKey | { alg: 'HS256'; key: Uint8Array; kid?: undefined },
 ): Promise<string> {
   try {
+    // jose is loaded by the first assertion: most servers sign none.
+    const { SignJWT } = await import('jose')
     return await new SignJWT(payload).setProtectedHeader(kid ? { alg, kid } : { alg }).sign(key)
   } catch (err) {
     // Not a transport failure: a caller must not take it for an endpoint that did not answer.
