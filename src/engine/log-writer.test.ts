@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { LogEntry } from '../pipeline/index.js'
 import { createSqliteStore } from '../store/sqlite/store.js'
 import type { LogRecord, Store } from '../store/store.js'
-import { createLogWriter } from './log-writer.js'
+import { createLogWriter, timeOrderedId } from './log-writer.js'
 
 const entry = (status: number, over: Partial<Extract<LogEntry, { kind: 'request' }>> = {}) =>
   ({
@@ -147,5 +147,18 @@ describe('the log writer', () => {
     writer.write(entry(202))
     await writer.flush()
     expect((await all()).map((l) => l.status)).toEqual([201])
+  })
+})
+
+describe('log ids', () => {
+  it('are UUIDv7s: in time order, distinct within a millisecond', () => {
+    const ids = [1_000, 1_000, 1_001, 2 ** 40, Date.now()].map(timeOrderedId)
+    for (const id of ids)
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    expect(ids[0]!.slice(0, 13)).toBe('00000000-03e8')
+    expect(ids[0]).not.toBe(ids[1])
+    expect(ids.slice(1)).toEqual([...ids.slice(1)].sort())
+    const many = new Set(Array.from({ length: 5_000 }, () => timeOrderedId(7)))
+    expect(many.size).toBe(5_000)
   })
 })

@@ -58,6 +58,10 @@ export function createSend(dispatcher: Dispatcher = defaultDispatcher()): Handle
     for (const [k, v] of Object.entries(res.headers)) {
       if (v !== undefined && !HOP_BY_HOP.has(k)) outHeaders[k] = v
     }
+    // A body streamed on as it came keeps its length: the caller's answer is then sent as is,
+    // not re-framed in chunks.
+    const length = res.headers['content-length']
+    if (ctx.stream && typeof length === 'string') outHeaders['content-length'] = length
     const result: PipelineResult = {
       status: res.statusCode,
       headers: outHeaders,
