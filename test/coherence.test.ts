@@ -15,6 +15,7 @@ import {
   requireBuild,
   startServerProcess,
   stopAll,
+  tokenConnection,
   type ServerProcess,
 } from './helpers/processes.js'
 import { startTokenServer, type TokenServer } from './peers/token-server.js'
@@ -50,29 +51,7 @@ for (const kind of kinds) {
       if (kind === 'postgres') await dropTestSchema(schema)
     })
 
-    async function connection(name: string): Promise<string> {
-      const c = await a.api('POST', '/api/v1/connectors', {
-        name,
-        baseUrl: `${tokens.url}/protected/`,
-        customAction: { enabled: true },
-        auth: {
-          type: 'http_token',
-          request: { method: 'POST', url: `${tokens.url}/token` },
-          tokenPath: 'data.token',
-          prefix: 'Bearer',
-          header: 'Authorization',
-          refreshOn: [401],
-        },
-      })
-      expect(c.status, JSON.stringify(c.body)).toBe(201)
-      expect((await a.api('POST', `/api/v1/connectors/${c.body.id}/test-token`, {})).status).toBe(
-        200,
-      )
-      expect((await a.api('POST', `/api/v1/connectors/${c.body.id}/ready`)).status).toBe(200)
-      const co = await a.api('POST', '/api/v1/connections', { connector: c.body.id })
-      expect(co.status, JSON.stringify(co.body)).toBe(201)
-      return co.body.id as string
-    }
+    const connection = (name: string) => tokenConnection(a, tokens.url, name)
 
     /** One call through `p`; the token the API saw on it. */
     async function callThrough(p: ServerProcess, id: string, path: string) {

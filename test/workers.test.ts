@@ -16,6 +16,7 @@ import {
   pollUntil,
   requireBuild,
   startServerProcess,
+  tokenConnection,
   type ServerProcess,
 } from './helpers/processes.js'
 import { startTokenServer, type TokenServer } from './peers/token-server.js'
@@ -83,30 +84,13 @@ for (const kind of kinds) {
       }
     }
 
-    async function tokenConnector(name: string, breaker?: { threshold: number }) {
-      const c = await server.api('POST', '/api/v1/connectors', {
+    const tokenConnector = (name: string, breaker?: { threshold: number }) =>
+      tokenConnection(
+        server,
+        tokens.url,
         name,
-        baseUrl: `${tokens.url}/protected/`,
-        customAction: { enabled: true },
-        ...(breaker ? { breaker: { ...breaker, cooldownSeconds: 3600 } } : {}),
-        auth: {
-          type: 'http_token',
-          request: { method: 'POST', url: `${tokens.url}/token` },
-          tokenPath: 'data.token',
-          prefix: 'Bearer',
-          header: 'Authorization',
-          refreshOn: [401],
-        },
-      })
-      expect(c.status, JSON.stringify(c.body)).toBe(201)
-      expect(
-        (await server.api('POST', `/api/v1/connectors/${c.body.id}/test-token`, {})).status,
-      ).toBe(200)
-      expect((await server.api('POST', `/api/v1/connectors/${c.body.id}/ready`)).status).toBe(200)
-      const co = await server.api('POST', '/api/v1/connections', { connector: c.body.id })
-      expect(co.status, JSON.stringify(co.body)).toBe(201)
-      return co.body.id as string
-    }
+        breaker ? { breaker: { ...breaker, cooldownSeconds: 3600 } } : {},
+      )
 
     beforeAll(async () => {
       requireBuild()

@@ -253,3 +253,43 @@ async function launch(
 export async function stopAll(processes: Iterable<ServerProcess | undefined>): Promise<void> {
   await Promise.allSettled([...processes].map((p) => p?.stop()))
 }
+
+/**
+ * A ready `http_token` connector against a token server's `/token` (`test/peers/token-server.ts`),
+ * its base URL the server's `/protected/`, refreshed on 401, and one connection: its id.
+ */
+export async function tokenConnection(
+  p: ServerProcess,
+  tokenServerUrl: string,
+  name: string,
+  over: Record<string, unknown> = {},
+): Promise<string> {
+  const c = await p.api('POST', '/api/v1/connectors', {
+    name,
+    baseUrl: `${tokenServerUrl}/protected/`,
+    customAction: { enabled: true },
+    ...over,
+    auth: {
+      type: 'http_token',
+      request: { method: 'POST', url: `${tokenServerUrl}/token` },
+      tokenPath: 'data.token',
+      prefix: 'Bearer',
+      header: 'Authorization',
+      refreshOn: [401],
+    },
+  })
+  const id = (c.body as { id?: string } | null)?.id
+  if (c.status !== 201 || !id) throw new Error(`connector: ${c.status} ${JSON.stringify(c.body)}`)
+  for (const [path, body] of [
+    [`/api/v1/connectors/${id}/test-token`, {}],
+    [`/api/v1/connectors/${id}/ready`, undefined],
+  ] as const) {
+    const res = await p.api('POST', path, body)
+    if (res.status !== 200) throw new Error(`${path}: ${res.status} ${JSON.stringify(res.body)}`)
+  }
+  const co = await p.api('POST', '/api/v1/connections', { connector: id })
+  const connectionId = (co.body as { id?: string } | null)?.id
+  if (co.status !== 201 || !connectionId)
+    throw new Error(`connection: ${co.status} ${JSON.stringify(co.body)}`)
+  return connectionId
+}
