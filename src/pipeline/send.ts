@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { errors as undiciErrors, request, type Dispatcher } from 'undici'
+import { errors as undiciErrors, type Dispatcher } from 'undici'
 import { PatchbayError } from '../errors.js'
 import { defaultDispatcher } from '../lib/http-client.js'
 import { NetworkRefusedError, describeTlsFailure } from '../lib/network.js'
@@ -39,11 +39,13 @@ export function createSend(dispatcher: Dispatcher = defaultDispatcher()): Handle
     for (const [k, v] of Object.entries(wire.headers)) if (!HOP_BY_HOP.has(k)) headers[k] = v
     let res: Dispatcher.ResponseData
     try {
-      res = await request(wire.url, {
+      // On the dispatcher itself: undici's top-level request() would parse the URL again.
+      res = await via.request({
+        origin: wire.url.origin,
+        path: `${wire.url.pathname}${wire.url.search}`,
         method: wire.method as Dispatcher.HttpMethod,
         headers,
         body,
-        dispatcher: via,
         headersTimeout: ctx.timeoutMs,
         bodyTimeout: ctx.timeoutMs,
       })

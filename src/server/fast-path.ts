@@ -126,8 +126,7 @@ export function createFastPath(pb: Patchbay): FastPath {
       headers,
       body,
     })
-    res.statusCode = answer.status
-    for (const [k, v] of Object.entries(answer.headers)) res.setHeader(k, v)
+    res.writeHead(answer.status, answer.headers)
     const bodyless = answer.status === 204 || answer.status === 304 || method === 'HEAD'
     if (answer.body instanceof Uint8Array) {
       res.end(bodyless ? undefined : answer.body)
