@@ -19,7 +19,11 @@ export interface LogWriter extends LogSink {
 }
 
 export interface LogWriterOptions {
-  /** Entries queued before a write starts at once. Default 500. */
+  /**
+   * Entries queued before a write starts at once, and the most one write takes. Default 64: an
+   * embedded store writes on the event loop, and a small batch holds it for well under a
+   * millisecond.
+   */
   maxBatch?: number
   /** How long an entry may wait for its batch, ms. Default 50. */
   maxDelayMs?: number
@@ -75,7 +79,7 @@ export function createLogWriter(
   now: () => number,
   options: LogWriterOptions = {},
 ): LogWriter {
-  const maxBatch = options.maxBatch ?? 500
+  const maxBatch = options.maxBatch ?? 64
   const maxDelayMs = options.maxDelayMs ?? 50
   const maxQueued = options.maxQueued ?? 10_000
   const queue: LogRecord[] = []
@@ -89,6 +93,8 @@ export function createLogWriter(
       try {
         await store.appendLogs(batch)
         queue.splice(0, batch.length)
+        // Calls waiting for the event loop go between two batches.
+        if (queue.length) await new Promise((resolve) => setImmediate(resolve))
       } catch (err) {
         // Kept for the next flush; a store that stays down drops the oldest beyond maxQueued.
         logger.error({ err, entries: batch.length }, 'could not write log entries')
