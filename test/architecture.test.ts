@@ -1,6 +1,6 @@
 /**
- * The layers import one way (docs/architecture.md): cli, server → mcp → index/engine → pipeline → auth,
- * store → connector → lib → errors. Type-only imports are left out: they vanish at run time.
+ * The layers import one way (docs/architecture.md): cli, server → mcp → index/engine → pipeline →
+ * auth, store → connector → lib → errors. Type-only imports are left out: they vanish at run time.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, normalize, relative } from 'node:path'

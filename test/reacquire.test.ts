@@ -1,9 +1,9 @@
 /**
- * Re-acquire and retry (docs/pipeline.md) for every scheme that re-acquires its credentials with a request
- * (`http_token`, `custom`, and `multi` with an `http_token` option), through the API against a
- * token server that issues, expires and counts tokens: a 401 → exactly one token request → one
- * retry; a second 401 ends the call with a clear error; a failing re-acquire is logged and counts
- * toward the circuit breaker.
+ * Re-acquire and retry (docs/pipeline.md) for every scheme that re-acquires its credentials with a
+ * request (`http_token`, `custom`, and `multi` with an `http_token` option), through the API
+ * against a token server that issues, expires and counts tokens: a 401 → exactly one token request
+ * → one retry; a second 401 ends the call with a clear error; a failing re-acquire is logged and
+ * counts toward the circuit breaker.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestPatchbay, testStoreKinds, type TestPatchbay } from './helpers/patchbay.js'

@@ -1,7 +1,7 @@
 /**
- * Webhooks out (docs/connect.md): a receiver on loopback gets each connection event (created, failed,
- * needs_reauth, deleted) once, signed; a 500 is retried with backoff; every attempt is logged;
- * the network policy applies to the webhook URL.
+ * Webhooks out (docs/connect.md): a receiver on loopback gets each connection event (created,
+ * failed, needs_reauth, deleted) once, signed; a 500 is retried with backoff; every attempt is
+ * logged; the network policy applies to the webhook URL.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { mkdtempSync } from 'node:fs'

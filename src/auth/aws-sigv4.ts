@@ -149,10 +149,6 @@ function credentialsFrom(values: Record<string, unknown>): AwsCredentials {
   return { accessKeyId, secretAccessKey, sessionToken }
 }
 
-/**
- * Signs `request` in place: writes `authorization`, `x-amz-date`, `x-amz-security-token` and
- * `x-amz-content-sha256` headers, or, for `signatureIn: 'query'`, the `X-Amz-*` query parameters.
- */
 // Loaded by the first signature: a server with no SigV4 connector does not hold it in memory.
 let library:
   Promise<{ SignatureV4: typeof SignatureV4; HttpRequest: typeof HttpRequest }> | undefined
@@ -161,6 +157,10 @@ const signerLibrary = () =>
     ([v4, http]) => ({ SignatureV4: v4.SignatureV4, HttpRequest: http.HttpRequest }),
   ))
 
+/**
+ * Signs `request` in place: writes `authorization`, `x-amz-date`, `x-amz-security-token` and
+ * `x-amz-content-sha256` headers, or, for `signatureIn: 'query'`, the `X-Amz-*` query parameters.
+ */
 export async function signAwsRequest(
   request: OutgoingRequest,
   credentials: AwsCredentials,

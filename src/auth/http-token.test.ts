@@ -76,7 +76,9 @@ async function send(req: OutgoingRequest) {
   return { status: res.statusCode, body: (await res.body.json()) as unknown }
 }
 
-/** What the pipeline does (docs/pipeline.md): apply, send, and on a 401 refresh once and retry once. */
+/**
+ * What the pipeline does (docs/pipeline.md): apply, send, and on a 401 refresh once and retry once.
+ */
 async function callWithRefresh(ctx: AuthContext<HttpTokenSettings>, path: string) {
   const attempt = async () => {
     const req = request('GET', path)

@@ -5,9 +5,9 @@
  * the token stops working.
  *
  * When is a token "stopped working"? When a response matches `refreshOn` (or, without it, any
- * error: a non-2xx status or a `detectOn` match; docs/pipeline.md). **An API that answers 200 to a request
- * it denied (`{ "error": "access denied" }`) is not refreshed** unless the connector's `detectOn`
- * recognises that body — a 200 is a success otherwise.
+ * error: a non-2xx status or a `detectOn` match; docs/pipeline.md). **An API that answers 200 to a
+ * request it denied (`{ "error": "access denied" }`) is not refreshed** unless the connector's
+ * `detectOn` recognises that body — a 200 is a success otherwise.
  *
  * @see https://www.intercom.com/help/en/articles/6615543-setting-up-custom-actions-authentication
  * @module

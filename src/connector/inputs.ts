@@ -1,7 +1,7 @@
 /**
  * The API's inputs besides connector definitions, connections and requests (`schema.ts`): connect
- * sessions and the connect page (docs/connect.md), named admin keys, token tests, list queries and the
- * UI's sign-in. One zod schema each, shared by the engine that applies it,
+ * sessions and the connect page (docs/connect.md), named admin keys, token tests, list queries and
+ * the UI's sign-in. One zod schema each, shared by the engine that applies it,
  * the HTTP contract (`server/contract.ts`) and the web app.
  *
  * @module

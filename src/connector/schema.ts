@@ -117,7 +117,10 @@ export const fieldSchema: z.ZodType<FieldDefinition> = z.lazy(() =>
     }),
 ) as z.ZodType<FieldDefinition>
 
-/** An error signal (docs/pipeline.md): an integer status, an exact body/title string, or `/regex/flags`. */
+/**
+ * An error signal (docs/pipeline.md): an integer status, an exact body/title string, or
+ * `/regex/flags`.
+ */
 export const signalSchema = z.union([
   z.number().int().min(100).max(599),
   z

@@ -1,8 +1,9 @@
 /**
  * The one place log entries are written. Every kind (a call, a refresh, a revoke, a webhook
- * delivery) arrives as a `LogEntry`; the writer gives it an id and a time and appends it in batches, bounded in time and in count, so a call never waits for its log
- * line. `flush()` writes what is queued (reads of the logs do it first, so a process reads its own
- * writes) and `close()` flushes before the store closes.
+ * delivery) arrives as a `LogEntry`; the writer gives it an id and a time and appends it in
+ * batches, bounded in time and in count, so a call never waits for its log line. `flush()`
+ * writes what is queued (reads of the logs do it first, so a process reads its own writes) and
+ * `close()` flushes before the store closes.
  *
  * @module
  */

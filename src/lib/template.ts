@@ -1,5 +1,6 @@
 /**
- * `{{name}}` templates (docs/concepts.md): read a connection's fields, acquired values and `input.x`.
+ * `{{name}}` templates (docs/concepts.md): read a connection's fields, acquired values and
+ * `input.x`.
  *
  * @module
  */

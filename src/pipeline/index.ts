@@ -1,6 +1,6 @@
 /**
- * The request pipeline (docs/pipeline.md): log → origin guard → breaker → refresh → retry → detect →
- * redirects → rate limit → apply auth → send (docs/concepts.md#the-request-pipeline says why in
+ * The request pipeline (docs/pipeline.md): log → origin guard → breaker → refresh → retry → detect
+ * → redirects → rate limit → apply auth → send (docs/concepts.md#the-request-pipeline says why in
  * this order).
  *
  * @module

@@ -1,6 +1,6 @@
 /**
- * Redaction for logs (docs/pipeline.md): by name (auth headers, api-key query params, token fields in
- * JSON) and by value (every secret the connection holds, in its raw and encoded forms).
+ * Redaction for logs (docs/pipeline.md): by name (auth headers, api-key query params, token fields
+ * in JSON) and by value (every secret the connection holds, in its raw and encoded forms).
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
- * Matching `refreshOn` / `detectOn` signals (docs/pipeline.md): an integer matches the status, a string the
- * whole body or the HTML title, `/regex/flags` the body.
+ * Matching `refreshOn` / `detectOn` signals (docs/pipeline.md): an integer matches the status, a
+ * string the whole body or the HTML title, `/regex/flags` the body.
  *
  * @module
  */

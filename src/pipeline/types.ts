@@ -1,6 +1,6 @@
 /**
- * The pipeline's shapes (docs/pipeline.md). A step is `(next) => (ctx) => Promise<PipelineResult>`, in
- * the style of undici interceptors: retry, redirect and auth wrap one dispatcher.
+ * The pipeline's shapes (docs/pipeline.md). A step is `(next) => (ctx) => Promise<PipelineResult>`,
+ * in the style of undici interceptors: retry, redirect and auth wrap one dispatcher.
  *
  * @module
  */

@@ -1,9 +1,9 @@
 /**
- * The hosted connect page (docs/connect.md): `GET /connect?session=…` serves the page (built by Vite from
- * `web/connect.html`, under the UI's CSP), and `/connect/api/*` are the only routes a session
- * token opens. The page sends the token in the `X-Patchbay-Connect-Session` header; it is never
- * accepted anywhere else, never put in a cookie, and never logged (the request log has the path
- * only).
+ * The hosted connect page (docs/connect.md): `GET /connect?session=…` serves the page (built by
+ * Vite from `web/connect.html`, under the UI's CSP), and `/connect/api/*` are the only routes a
+ * session token opens. The page sends the token in the `X-Patchbay-Connect-Session` header; it is
+ * never accepted anywhere else, never put in a cookie, and never logged (the request log has the
+ * path only).
  *
  * @module
  */

@@ -88,7 +88,9 @@ export function createUi(pb: Patchbay, options: UiOptions = {}): UiBinding {
   const ownOrigins = (c: Context): Set<string> =>
     new Set([new URL(c.req.url).origin, originOf(pb.publicUrl)].filter((o) => o !== undefined))
 
-  /** Whether a request comes from the UI's own origin: Origin, else Sec-Fetch-Site, else Referer. */
+  /**
+   * Whether a request comes from the UI's own origin: Origin, else Sec-Fetch-Site, else Referer.
+   */
   function fromOwnOrigin(c: Context): boolean {
     const origin = c.req.header('origin')
     if (origin !== undefined) return ownOrigins(c).has(origin)

@@ -1,6 +1,6 @@
 /**
- * The hosted connect page in real Chromium (docs/connect.md), as an end user with no admin cookie: an
- * app on another loopback origin opens the connect URL in a popup; an api_key connection (to a
+ * The hosted connect page in real Chromium (docs/connect.md), as an end user with no admin cookie:
+ * an app on another loopback origin opens the connect URL in a popup; an api_key connection (to a
  * loopback upstream) and an oauth2 connection (oidc-provider, through its authorization and
  * interaction routes) are made; the app receives each result by postMessage, for its origin
  * only; and the admin sees both connections with the session's end user.

@@ -1,8 +1,8 @@
 /**
- * The hosted connect page (docs/connect.md): an end user, holding only a connect-session token, picks one
- * of the offered connectors, fills in its fields (the admin UI's renderer), goes through the
- * provider's consent when the connector uses a browser flow, and ends on a clear result, which is
- * also reported to the embedding app (finish.ts).
+ * The hosted connect page (docs/connect.md): an end user, holding only a connect-session token,
+ * picks one of the offered connectors, fills in its fields (the admin UI's renderer), goes through
+ * the provider's consent when the connector uses a browser flow, and ends on a clear result, which
+ * is also reported to the embedding app (finish.ts).
  */
 import { useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react'
 import {

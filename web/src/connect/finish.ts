@@ -1,6 +1,6 @@
 /**
- * How the page reports its outcome (docs/connect.md): in a popup, a message to `window.opener` for the
- * session's `allowedOrigin` only (nothing when it is unset: the result never goes to an origin
+ * How the page reports its outcome (docs/connect.md): in a popup, a message to `window.opener` for
+ * the session's `allowedOrigin` only (nothing when it is unset: the result never goes to an origin
  * the embedding app did not name); otherwise a redirect to `returnUrl` with `connectionId` and
  * `status`; otherwise the page's own result screen.
  */

@@ -92,7 +92,9 @@ export function patchOf(draft: ConnectorDraft, before: ConnectorView): Obj {
   return patch
 }
 
-/** Parses a signal the way the pipeline reads it (docs/pipeline.md): a 3-digit number is a status. */
+/**
+ * Parses a signal the way the pipeline reads it (docs/pipeline.md): a 3-digit number is a status.
+ */
 export function parseSignal(text: string): string | number {
   return /^[1-5]\d\d$/.test(text.trim()) ? Number(text.trim()) : text
 }

@@ -1,6 +1,6 @@
 /**
- * The action console (docs/concepts.md): send any request through a connection, see the answer, keep a
- * history, save it as an action, copy it as curl through /proxy, and run saved actions.
+ * The action console (docs/concepts.md): send any request through a connection, see the answer,
+ * keep a history, save it as an action, copy it as curl through /proxy, and run saved actions.
  */
 import { useEffect, useMemo, useState, type FormEvent } from 'react'
 import { HTTP_METHODS } from '../../../src/connector/literals.js'

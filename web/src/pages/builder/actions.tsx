@@ -1,6 +1,6 @@
 /**
- * Custom action (enable, help, learn-more link) and saved actions (docs/concepts.md): method, path, query,
- * headers and a body with {{input.x}} templates, and typed inputs.
+ * Custom action (enable, help, learn-more link) and saved actions (docs/concepts.md): method, path,
+ * query, headers and a body with {{input.x}} templates, and typed inputs.
  */
 import { useEffect, useState } from 'react'
 import { HTTP_METHODS } from '../../../../src/connector/literals.js'

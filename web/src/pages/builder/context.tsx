@@ -16,7 +16,9 @@ export interface Builder {
   set: (path: Path, value: unknown) => void
   /** The problem at exactly this path, when it should show. */
   issue: (path: Path) => string | undefined
-  /** Auth settings, link name, base URL and field shapes are frozen once ready (docs/concepts.md). */
+  /**
+   * Auth settings, link name, base URL and field shapes are frozen once ready (docs/concepts.md).
+   */
   frozen: boolean
   /** Unsaved changes. */
   dirty: boolean

@@ -1,6 +1,6 @@
 /**
- * Edits a list of field definitions (docs/concepts.md): connection fields, a saved action's inputs, a
- * multi option's fields, an object field's properties. Fields can be added, reordered, removed.
+ * Edits a list of field definitions (docs/concepts.md): connection fields, a saved action's inputs,
+ * a multi option's fields, an object field's properties. Fields can be added, reordered, removed.
  */
 import { FIELD_TYPES } from '../../../../src/connector/schema.js'
 import { getIn, type Path } from '../../lib/paths.js'

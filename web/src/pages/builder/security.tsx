@@ -1,7 +1,7 @@
 /**
  * Security: the auth-type picker, the type's form, and what every type shares — extra headers and
- * query parameters, `refreshOn` and `detectOn` (docs/pipeline.md), drawn like a type's settings from
- * their schema (`authCommonSchema`) and the hints below.
+ * query parameters, `refreshOn` and `detectOn` (docs/pipeline.md), drawn like a type's settings
+ * from their schema (`authCommonSchema`) and the hints below.
  */
 import { useId } from 'react'
 import { z } from 'zod'
