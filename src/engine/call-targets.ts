@@ -12,6 +12,7 @@
  */
 import type { AuthContext } from '../auth/scheme.js'
 import { PatchbayError } from '../errors.js'
+import { keepRecent } from '../lib/recent.js'
 import type { RetryPolicy, Transport } from '../pipeline/index.js'
 import type { BreakerRecord, ConnectionRecord, Store } from '../store/store.js'
 import { allowedOriginsOf, baseUrlOf, connectionScope, tokenValueNames } from './base-url.js'
@@ -118,9 +119,8 @@ export function createCallTargets(
         ])
         if (!record) throw connectionNotFound(connectionId)
         target = build(loaded, record)
-      } else kept.delete(connectionId) // re-inserted below: most recently used last
-      kept.set(connectionId, target)
-      if (kept.size > MAX_KEPT) kept.delete(kept.keys().next().value!)
+      }
+      keepRecent(kept, connectionId, target, MAX_KEPT)
       // Status changes (needs_reauth, a failed flow) do not bump the credentials version.
       const record =
         target.record.status === state.status && target.record.statusMessage === state.statusMessage

@@ -14,6 +14,7 @@ import type {
   SealedValue,
   Store,
 } from '../store.js'
+import { keepRecent } from '../../lib/recent.js'
 import { emptyBreaker, encodeCursor, readCursor, SEALED_COLUMNS } from '../store.js'
 import { badCursor, linkNameTaken } from '../store-errors.js'
 import { placeholders, type Db, type Dialect, type Row } from './db.js'
@@ -329,11 +330,7 @@ export function createSqlStore(parts: SqlStoreParts): Store {
         if (hit?.mark === mark) return hit.state
       }
       const state = await readCallState(connectionId, breakerKey)
-      if (mark !== undefined && state) {
-        callStates.delete(key)
-        callStates.set(key, { mark, state })
-        if (callStates.size > MAX_CALL_STATES) callStates.delete(callStates.keys().next().value!)
-      }
+      if (mark !== undefined && state) keepRecent(callStates, key, { mark, state }, MAX_CALL_STATES)
       return state
     },
 
