@@ -157,9 +157,10 @@ function storable<T>(value: T): T {
 }
 
 export function logRow(record: LogRecord): InsertRow {
-  // Most entries hold neither: checked on the JSON the row is written with anyway.
+  // Most entries hold neither: checked on every text column, the detail on the JSON the row is
+  // written with anyway.
   let detail = record.detail ? JSON.stringify(record.detail) : null
-  const e = [record.url, record.error, record.tool, detail].some((t) => t && SUSPECT.test(t))
+  const e = [...Object.values(record), detail].some((t) => typeof t === 'string' && SUSPECT.test(t))
     ? storable(record)
     : record
   if (e !== record) detail = e.detail ? JSON.stringify(e.detail) : null
