@@ -6,12 +6,13 @@
  *
  * @module
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { adminKeyInputSchema } from '../connector/inputs.js'
 import { listQuerySchema } from '../connector/schema.js'
 import { invalidInput } from '../errors.js'
+import { sha256 } from '../lib/digest.js'
 import { writeFileAtomic } from '../store/crypto.js'
 import type { AdminKeyRecord, Page, Store } from '../store/store.js'
 import { newId } from './context.js'
@@ -32,10 +33,6 @@ export interface AdminKeyView {
 export interface CreatedAdminKey extends AdminKeyView {
   /** The key itself: shown once, never stored. */
   key: string
-}
-
-function sha256(text: string): Buffer {
-  return createHash('sha256').update(text).digest()
 }
 
 function generateKey(): string {
@@ -107,15 +104,18 @@ export function createAdminKeys(store: Store, dataDir: string, env: NodeJS.Proce
 
   /** The bootstrap key's digest, hashed again only when the key changes. */
   let bootstrap: { key: string; digest: Buffer } = { key: '', digest: Buffer.alloc(0) }
+  const bootstrapDigest = (): Buffer => {
+    const key = ensureKey().key
+    if (key !== bootstrap.key) bootstrap = { key, digest: sha256(key) }
+    return bootstrap.digest
+  }
 
   return {
     ensureKey,
 
     async verify(candidate: string): Promise<boolean> {
       const digest = sha256(candidate)
-      const key = ensureKey().key
-      if (key !== bootstrap.key) bootstrap = { key, digest: sha256(key) }
-      if (timingSafeEqual(digest, bootstrap.digest)) return true
+      if (timingSafeEqual(digest, bootstrapDigest())) return true
       const found = await store.findAdminKey(digest.toString('hex'))
       if (!found || found.revokedAt !== null) return false
       const stored = Buffer.from(found.keyHash, 'hex')
@@ -125,7 +125,7 @@ export function createAdminKeys(store: Store, dataDir: string, env: NodeJS.Proce
     async hashStillValid(keyHash: string): Promise<boolean> {
       const digest = Buffer.from(keyHash, 'hex')
       if (digest.length !== 32) return false
-      if (timingSafeEqual(digest, sha256(ensureKey().key))) return true
+      if (timingSafeEqual(digest, bootstrapDigest())) return true
       const named = await store.findAdminKey(keyHash)
       return named !== undefined && named.revokedAt === null
     },

@@ -7,10 +7,11 @@
  *
  * @module
  */
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { DEFAULT_SESSION_SECONDS, connectSessionInputSchema } from '../connector/inputs.js'
 import { listQuerySchema } from '../connector/schema.js'
 import { PatchbayError, invalidInput } from '../errors.js'
+import { sha256Hex } from '../lib/digest.js'
 import type { ConnectSessionRecord, EndUserInfo, Page, PageQuery } from '../store/store.js'
 import type { CallbackOutcome, SessionGuard } from './connection-flows.js'
 import type { EngineContext } from './context.js'
@@ -80,9 +81,7 @@ export interface ConnectSessions {
   addConnection(session: ConnectSessionRecord, connectionId: string): Promise<void>
 }
 
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex')
-}
+export const hashToken = sha256Hex
 
 function sessionView(s: ConnectSessionRecord): ConnectSessionView {
   return {

@@ -8,9 +8,10 @@
  *
  * @module
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { listQuerySchema } from '../connector/schema.js'
 import { PatchbayError, invalidInput, type FieldIssue } from '../errors.js'
+import { sha256 } from '../lib/digest.js'
 import type { McpKeyRecord, Page, Store } from '../store/store.js'
 import { newId } from './context.js'
 import { toFieldIssues } from './issues.js'
@@ -57,10 +58,6 @@ export interface McpKeys {
   revoke(id: string): Promise<void>
   /** The unrevoked key `candidate` is, read from the store now; undefined for anything else. */
   authenticate(candidate: string): Promise<McpKeyView | undefined>
-}
-
-function sha256(text: string): Buffer {
-  return createHash('sha256').update(text).digest()
 }
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString())

@@ -5,8 +5,9 @@
  *
  * @module
  */
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { PatchbayError } from '../errors.js'
+import { sha256Hex } from '../lib/digest.js'
 import type { Store } from '../store/store.js'
 import type { AdminKeys } from './admin.js'
 
@@ -19,7 +20,6 @@ export interface UiSessions {
   close(id: string): Promise<void>
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
 export function createUiSessions(
   store: Store,
@@ -39,8 +39,8 @@ export function createUiSessions(
       const createdAt = now()
       const expiresAt = createdAt + ttlSeconds * 1000
       await store.insertUiSession({
-        idHash: sha256(id),
-        keyHash: sha256(adminKey),
+        idHash: sha256Hex(id),
+        keyHash: sha256Hex(adminKey),
         createdAt,
         expiresAt,
       })
@@ -48,13 +48,13 @@ export function createUiSessions(
     },
 
     async valid(id) {
-      const session = await store.getUiSession(sha256(id))
+      const session = await store.getUiSession(sha256Hex(id))
       if (!session || session.expiresAt <= now()) return false
       return admin.hashStillValid(session.keyHash)
     },
 
     async close(id) {
-      await store.deleteUiSession(sha256(id))
+      await store.deleteUiSession(sha256Hex(id))
     },
   }
 }
