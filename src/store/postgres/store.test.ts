@@ -13,6 +13,7 @@ import {
   connectionRecord,
   connectorRecord,
   describeStoreContract,
+  logRecord,
   webhookEvent,
 } from '../store.case.js'
 import type { CredentialsUpdate, Store } from '../store.js'
@@ -104,6 +105,24 @@ describe.skipIf(!url)('PostgreSQL store across processes (one pool per process)'
     expect(rows.map((r: { version: number }) => r.version)).toEqual(
       POSTGRES_MIGRATIONS.map((_, i) => i + 1),
     )
+  })
+
+  it('indexes only the log entries with an action, MCP key or tool', async () => {
+    await a.appendLogs([
+      logRecord(),
+      logRecord({ actionId: 'ac_1' }),
+      logRecord({ mcpKeyId: 'mk_1', tool: 'call_api' }),
+    ])
+    const { rows } = await admin.query(
+      `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname IN ('logs_action', 'logs_mcp_key', 'logs_tool') ORDER BY indexname`,
+      [schema],
+    )
+    expect(
+      rows.map((r: { indexdef: string }) => /WHERE \((\w+) IS NOT NULL\)/.exec(r.indexdef)?.[1]),
+    ).toEqual(['action_id', 'mcp_key_id', 'tool'])
+    expect((await a.listLogs({ limit: 10, actionId: 'ac_1' })).items).toHaveLength(1)
+    expect((await a.listLogs({ limit: 10, mcpKeyId: 'mk_1' })).items).toHaveLength(1)
+    expect((await a.listLogs({ limit: 10, tool: 'call_api' })).items).toHaveLength(1)
   })
 
   it('runs lock holders one at a time across processes', async () => {

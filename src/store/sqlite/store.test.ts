@@ -77,3 +77,42 @@ describe('sqlite: WAL checkpoints', () => {
     }
   })
 })
+
+describe('sqlite: log indexes', () => {
+  it('hold only the entries with an action, MCP key or tool, and filtered lists use them', async () => {
+    const filename = join(mkdtempSync(join(tmpdir(), 'pb-store-')), 'patchbay.db')
+    const store = createSqliteStore({ filename })
+    await store.migrate()
+    const probe = new Database(filename, { readonly: true })
+    try {
+      await store.appendLogs([
+        ...Array.from({ length: 5 }, () => logRecord()),
+        logRecord({ actionId: 'ac_1' }),
+        logRecord({ mcpKeyId: 'mk_1', tool: 'call_api' }),
+      ])
+      const entries = (index: string) =>
+        probe
+          .prepare("SELECT sum(ncell) FROM dbstat WHERE name = ? AND pagetype = 'leaf'")
+          .pluck()
+          .get(index)
+      expect(entries('logs_connector')).toBe(7)
+      expect(entries('logs_action')).toBe(1)
+      expect(entries('logs_mcp_key')).toBe(1)
+      expect(entries('logs_tool')).toBe(1)
+      const plan = (where: string) =>
+        probe
+          .prepare(`EXPLAIN QUERY PLAN SELECT * FROM logs WHERE ${where} ORDER BY seq DESC LIMIT 5`)
+          .all()
+          .map((r) => (r as { detail: string }).detail)
+          .join('; ')
+      expect(plan("action_id = 'ac_1'")).toContain('USING INDEX logs_action')
+      expect(plan("mcp_key_id = 'mk_1'")).toContain('USING INDEX logs_mcp_key')
+      expect(plan("tool = 'call_api'")).toContain('USING INDEX logs_tool')
+      expect((await store.listLogs({ limit: 10, actionId: 'ac_1' })).items).toHaveLength(1)
+      expect((await store.listLogs({ limit: 10, tool: 'call_api' })).items).toHaveLength(1)
+    } finally {
+      probe.close()
+      await store.close()
+    }
+  })
+})
