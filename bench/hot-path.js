@@ -30,10 +30,9 @@ import { URL, fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { request } from 'undici'
 import { REQUEST_BODY, SMALL_BODY } from './anchors/shared.js'
-import { UsageError, fixed, integer, median } from './stats.js'
+import { UsageError, fixed, integer, median, patchbayArgs } from './stats.js'
 
 const HERE = fileURLToPath(new URL('.', import.meta.url))
-const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))
 const TOKEN = `up_${randomBytes(12).toString('hex')}`
 const ADMIN_KEY = `pbk_bench_${randomBytes(16).toString('hex')}`
 
@@ -194,7 +193,15 @@ async function startPatchbay(workers, upstreamPort, options) {
     process.env.PATCHBAY_TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'
   const child = spawn(
     process.execPath,
-    [MAIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--workers', String(workers)],
+    patchbayArgs(
+      'serve',
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+      '--workers',
+      String(workers),
+    ),
     {
       env: {
         ...process.env,

@@ -27,9 +27,8 @@ import { clearTimeout, setTimeout } from 'node:timers'
 import { URL, fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { Pool, fetch, request } from 'undici'
-import { UsageError, fixed, integer, median, percentile } from './stats.js'
+import { MAIN, UsageError, fixed, integer, median, patchbayArgs, percentile } from './stats.js'
 
-const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test'
 /** About 200 bytes of JSON, like the proxy benchmark's small answer. */
 const BODY = JSON.stringify({
@@ -236,7 +235,7 @@ async function startProcess(settings) {
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PATCHBAY_')) env[k] = v
     const child = spawn(
       process.execPath,
-      [MAIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--workers', '1'],
+      patchbayArgs('serve', '--port', String(port), '--host', '127.0.0.1', '--workers', '1'),
       { env: { ...env, PATCHBAY_PUBLIC_URL: url, ...settings }, stdio: ['ignore', 'pipe', 'pipe'] },
     )
     let out = ''

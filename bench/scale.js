@@ -27,10 +27,9 @@ import { clearInterval, setInterval, setTimeout } from 'node:timers'
 import { URL, fileURLToPath } from 'node:url'
 import { Pool } from 'undici'
 import { createPatchbay } from '../dist/index.js'
-import { UsageError, fixed, integer, percentile } from './stats.js'
+import { UsageError, fixed, integer, patchbayArgs, percentile } from './stats.js'
 
 const HERE = fileURLToPath(new URL('.', import.meta.url))
-const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))
 const TOKEN = `up_${randomBytes(12).toString('hex')}`
 const ADMIN_KEY = `pbk_bench_${randomBytes(16).toString('hex')}`
 const SECRET_KEY = randomBytes(32).toString('base64')
@@ -176,7 +175,7 @@ export async function main(argv) {
     const port = await freePort()
     const server = spawn(
       process.execPath,
-      [MAIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--workers', '1'],
+      patchbayArgs('serve', '--port', String(port), '--host', '127.0.0.1', '--workers', '1'),
       { env: { ...process.env, ...env }, stdio: 'ignore' },
     )
     children.add(server)

@@ -3,6 +3,22 @@
  *
  * @module
  */
+import { readFileSync } from 'node:fs'
+import { URL, fileURLToPath } from 'node:url'
+
+/** The built CLI. */
+export const MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))
+
+/**
+ * The arguments that start `patchbay …args` as the installed command does: Node's flags from the
+ * first line of `dist/cli/main.js`, then the script.
+ *
+ * @param {string[]} args
+ */
+export function patchbayArgs(...args) {
+  const shebang = readFileSync(MAIN, 'utf8').split('\n', 1)[0] ?? ''
+  return [...shebang.split(/\s+/).filter((word) => word.startsWith('--')), MAIN, ...args]
+}
 
 /** A bad command line; the benchmark prints it with its usage and exits 2. */
 export class UsageError extends Error {}

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 /**
  * `patchbay <noun> <verb>`: everything the API does, for scripts and CI.
  *
