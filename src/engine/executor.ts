@@ -126,7 +126,8 @@ function resolveUrl(base: URL, raw: RawRequest): URL {
 function checkedHeaders(raw: Record<string, string> | undefined): Record<string, string> {
   const headers: Record<string, string> = {}
   const issues: FieldIssue[] = []
-  for (const [k, v] of Object.entries(raw ?? {})) {
+  for (const k in raw) {
+    const v = raw[k]!
     // Checked before sending: undici refuses these, and the caller's mistake must not read as an
     // unreachable upstream (502) nor count against the breaker.
     if (k.toLowerCase() === 'expect')
@@ -167,7 +168,8 @@ export function createExecutor(
       if (target.base instanceof PatchbayError) throw target.base
       if (target.transport instanceof PatchbayError) throw target.transport
       const url = resolveUrl(target.base, raw)
-      for (const [k, v] of Object.entries(raw.query ?? {})) {
+      for (const k in raw.query) {
+        const v = raw.query[k]!
         if (Array.isArray(v)) for (const item of v) url.searchParams.append(k, item)
         else url.searchParams.set(k, String(v))
       }

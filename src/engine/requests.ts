@@ -97,8 +97,7 @@ export function createRequestService(
     async proxy(connectionId, raw) {
       const { target, options } = await adHoc(connectionId)
       requireCustomActions(target.loaded)
-      const headers = { ...raw.headers }
-      const contentType = headers['content-type']
+      const contentType = raw.headers['content-type']
       const body: RequestBody =
         raw.body && raw.body.byteLength
           ? isFormType(contentType)
@@ -107,10 +106,12 @@ export function createRequestService(
           : { kind: 'none' }
       // No prototype: a parameter named `valueOf` or `__proto__` is just a name.
       const query = Object.create(null) as Record<string, string[]>
-      for (const [k, v] of new URLSearchParams(raw.search)) (query[k] ??= []).push(v)
+      if (raw.search)
+        for (const [k, v] of new URLSearchParams(raw.search)) (query[k] ??= []).push(v)
+      // The executor copies the headers it sends.
       const result = await executor.execute(
         target,
-        { method: raw.method, path: raw.path, query, headers, body },
+        { method: raw.method, path: raw.path, query, headers: raw.headers, body },
         { ...options, stream: true },
       )
       return { status: result.status, headers: result.headers, body: result.body }

@@ -6,12 +6,22 @@
 import { PatchbayError } from '../errors.js'
 import { bufferBody } from './send.js'
 import { firstMatch, needsBody } from './signals.js'
-import type { Step } from './types.js'
+import type { Signal } from '../connector/schema.js'
+import type { Handler, PipelineContext, PipelineResult, Step } from './types.js'
 
-export const detect: Step = (next) => async (ctx) => {
-  const result = await next(ctx)
+// Not async itself: a connector without signals passes its calls straight through.
+export const detect: Step = (next) => (ctx) => {
   const signals = ctx.detectOn
-  if (!signals?.length) return result
+  if (!signals?.length) return next(ctx)
+  return detectIn(signals, next, ctx)
+}
+
+async function detectIn(
+  signals: Signal[],
+  next: Handler,
+  ctx: PipelineContext,
+): Promise<PipelineResult> {
+  const result = await next(ctx)
   const text = needsBody(signals)
     ? Buffer.from(await bufferBody(result)).toString('utf8')
     : undefined

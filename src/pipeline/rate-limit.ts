@@ -13,7 +13,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises'
 import { PatchbayError } from '../errors.js'
-import type { RateLimitPort, Step } from './types.js'
+import type { Handler, PipelineContext, PipelineResult, RateLimitPort, Step } from './types.js'
 
 /** At most this much later than the window's start, so waiting processes do not all wake at once. */
 const WAKE_JITTER_MS = 100
@@ -28,10 +28,19 @@ function rateLimited(limit: RateLimitPort, waitMs: number): PatchbayError {
   )
 }
 
-export const rateLimit: Step = (next) => async (ctx) => {
+// Not async itself: most connectors have no limit, and their calls pass straight through.
+export const rateLimit: Step = (next) => (ctx) => {
   const limit = ctx.rateLimit
   // A redirect to another origin is not a request to the connector's API.
   if (!limit || !ctx.allowedOrigins.has(ctx.request.url.origin)) return next(ctx)
+  return takeSlot(limit, ctx, next)
+}
+
+async function takeSlot(
+  limit: RateLimitPort,
+  ctx: PipelineContext,
+  next: Handler,
+): Promise<PipelineResult> {
   const started = Date.now()
   const deadline = started + limit.maxWaitMs
   for (;;) {

@@ -112,7 +112,8 @@ export function createFastPath(pb: Patchbay): FastPath {
     const slash = rest.indexOf('/')
     const id = decode(rest.slice(0, slash), 'id')
     const headers: Record<string, string> = {}
-    for (const [k, v] of Object.entries(req.headers)) {
+    for (const k in req.headers) {
+      const v = req.headers[k]
       if (v === undefined || !isForwarded(k)) continue
       headers[k] = Array.isArray(v) ? v.join(', ') : v
     }

@@ -156,33 +156,65 @@ function storable<T>(value: T): T {
   return value
 }
 
-export function logRow(record: LogRecord): InsertRow {
+/** A log row's columns, in the order `logRow` gives its values. */
+export const LOG_COLUMNS: readonly string[] = [
+  'id',
+  'time',
+  'connector_id',
+  'connection_id',
+  'action_id',
+  'kind',
+  'method',
+  'url',
+  'status',
+  'duration_ms',
+  'refreshed',
+  'refresh_outcome',
+  'breaker_state',
+  'error',
+  'detail',
+  'mcp_key_id',
+  'tool',
+]
+
+function suspect(record: LogRecord, detail: string | null): boolean {
+  if (detail !== null && SUSPECT.test(detail)) return true
+  for (const key in record) {
+    const value = record[key as keyof LogRecord]
+    if (typeof value === 'string' && SUSPECT.test(value)) return true
+  }
+  return false
+}
+
+/**
+ * A log entry's values, in `LOG_COLUMNS` order. Written for every call, so it builds nothing but
+ * the values: the columns are shared.
+ */
+export function logRow(record: LogRecord): unknown[] {
   // Most entries hold neither: checked on every text column, the detail on the JSON the row is
   // written with anyway.
   let detail = record.detail ? JSON.stringify(record.detail) : null
-  const e = [...Object.values(record), detail].some((t) => typeof t === 'string' && SUSPECT.test(t))
-    ? storable(record)
-    : record
+  const e = suspect(record, detail) ? storable(record) : record
   if (e !== record) detail = e.detail ? JSON.stringify(e.detail) : null
-  return row('logs', [
-    ['id', e.id],
-    ['time', e.time],
-    ['connector_id', e.connectorId],
-    ['connection_id', e.connectionId],
-    ['action_id', e.actionId],
-    ['kind', e.kind],
-    ['method', e.method],
-    ['url', e.url],
-    ['status', e.status],
-    ['duration_ms', e.durationMs],
-    ['refreshed', e.refreshed],
-    ['refresh_outcome', e.refreshOutcome],
-    ['breaker_state', e.breakerState],
-    ['error', e.error],
-    ['detail', detail],
-    ['mcp_key_id', e.mcpKeyId],
-    ['tool', e.tool],
-  ])
+  return [
+    e.id,
+    e.time,
+    e.connectorId,
+    e.connectionId,
+    e.actionId,
+    e.kind,
+    e.method,
+    e.url,
+    e.status,
+    e.durationMs,
+    e.refreshed,
+    e.refreshOutcome,
+    e.breakerState,
+    e.error,
+    detail,
+    e.mcpKeyId,
+    e.tool,
+  ]
 }
 
 export const toLog = (r: Row): LogRecord => ({

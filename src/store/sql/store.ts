@@ -9,6 +9,7 @@ import type {
   CallState,
   ConnectSessionRecord,
   HeldLock,
+  LogRecord,
   NewWebhookEvent,
   Page,
   SealedValue,
@@ -26,6 +27,7 @@ import {
   connectSessionRow,
   endUserRow,
   insertSql,
+  LOG_COLUMNS,
   logRow,
   mcpKeyRow,
   oauthStateRow,
@@ -87,6 +89,17 @@ const MAX_CALL_STATES = 5_000
 
 /** 64 rows × 17 columns: 1,088 bound values per statement. */
 const LOG_ROWS_PER_INSERT = 64
+
+/** The INSERT for `count` log rows, built once per count. */
+const logInserts = new Map<number, string>()
+function logInsertSql(count: number): string {
+  let sql = logInserts.get(count)
+  if (sql === undefined) {
+    sql = insertSql({ table: 'logs', columns: [...LOG_COLUMNS], values: [] }, count)
+    logInserts.set(count, sql)
+  }
+  return sql
+}
 
 const byCreated = (r: Row): Cursor => [r.created_at as number, r.id as string]
 
@@ -411,18 +424,13 @@ export function createSqlStore(parts: SqlStoreParts): Store {
 
     async appendLogs(entries) {
       if (entries.length === 0) return
-      const rows = entries.map(logRow)
       // Whole chunks of rows per statement: a statement each was most of a batch's cost. The
       // chunk stays far under both dialects' limits on bound values.
-      const chunks: InsertRow[][] = []
-      for (let i = 0; i < rows.length; i += LOG_ROWS_PER_INSERT)
-        chunks.push(rows.slice(i, i + LOG_ROWS_PER_INSERT))
+      const chunks: LogRecord[][] = []
+      for (let i = 0; i < entries.length; i += LOG_ROWS_PER_INSERT)
+        chunks.push(entries.slice(i, i + LOG_ROWS_PER_INSERT))
       const write = async (q: Db) => {
-        for (const chunk of chunks)
-          await q.run(
-            insertSql(chunk[0]!, chunk.length),
-            chunk.flatMap((r) => r.values),
-          )
+        for (const chunk of chunks) await q.run(logInsertSql(chunk.length), chunk.flatMap(logRow))
       }
       await (chunks.length === 1 ? write(db) : db.transaction(write))
     },
