@@ -10,13 +10,59 @@
  * @module
  */
 import type Database from 'better-sqlite3'
+import { closeSync, openSync, readSync } from 'node:fs'
 import type { Db } from '../sql/db.js'
+
+const HEADER = 48
+
+/**
+ * Commits by any connection to a WAL-mode file, seen without a query. Every commit rewrites the
+ * WAL-index header at the start of the `-shm` file: two 48-byte copies, the second first, then
+ * the first (https://sqlite.org/walformat.html, "The WAL-Index Header"). Reading both in one
+ * pread and finding them equal is how SQLite's own readers know they hold a whole header; a new
+ * header means something was committed. `PRAGMA data_version` tells the same by opening a read
+ * transaction, which takes SQLite's read lock, and was the largest single cost of a call.
+ */
+export interface WalWatch {
+  /** Changes after every commit; undefined when the header is being written or cannot be read. */
+  mark(): number | undefined
+  close(): void
+}
+
+export function watchWal(filename: string): WalWatch | undefined {
+  let fd: number
+  try {
+    fd = openSync(`${filename}-shm`, 'r')
+  } catch {
+    return undefined
+  }
+  const now = Buffer.alloc(2 * HEADER)
+  const seen = Buffer.alloc(HEADER)
+  let generation = 0
+  return {
+    mark() {
+      if (readSync(fd, now, 0, now.length, 0) !== now.length) return undefined
+      // isInit (byte 12) is 0 while a connection rebuilds the index after a crash.
+      if (now[12] !== 1 || now.compare(now, HEADER, 2 * HEADER, 0, HEADER) !== 0) return undefined
+      if (now.compare(seen, 0, HEADER, 0, HEADER) !== 0) {
+        now.copy(seen, 0, 0, HEADER)
+        generation++
+      }
+      return generation
+    },
+    close: () => closeSync(fd),
+  }
+}
 
 /** SQLite binds no booleans or undefined; they go in as 1/0 and NULL. */
 const bindable = (args: readonly unknown[]): unknown[] =>
   args.map((v) => (typeof v === 'boolean' ? Number(v) : v === undefined ? null : v))
 
-export function createSqliteDb(database: Database.Database): Db {
+/**
+ * @param wal - the file's WAL watch, when it has one: write marks come from it instead of
+ *   `PRAGMA data_version`.
+ */
+export function createSqliteDb(database: Database.Database, wal?: WalWatch): Db {
   // A small fixed set of SQL texts (filters included): preparing on every call was a measurable
   // share of a call's cost.
   const prepared = new Map<string, Database.Statement>()
@@ -75,7 +121,14 @@ export function createSqliteDb(database: Database.Database): Db {
     get: outside(direct.get) as Db['get'],
     run: outside(direct.run),
     exec: outside(direct.exec),
-    writeMark: () => (open ? undefined : `${dataVersion.get() as number}:${ownWrites}`),
+    writeMark: () => {
+      if (open) return undefined
+      if (wal) {
+        const generation = wal.mark()
+        return generation === undefined ? undefined : `w${generation}`
+      }
+      return `${dataVersion.get() as number}:${ownWrites}`
+    },
     transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
       const turn = queue.then(async () => {
         while (open) await open.catch(() => {})

@@ -9,6 +9,7 @@ import {
   describeStoreContract,
   logRecord,
 } from '../store.case.js'
+import { watchWal } from './driver.js'
 import { createSqliteStore } from './store.js'
 
 describeStoreContract('sqlite', async () => {
@@ -52,6 +53,50 @@ describe('sqlite: call states kept between writes', () => {
       await b.close()
       await a.close()
     }
+  })
+})
+
+describe('sqlite: the WAL watch', () => {
+  it('changes its mark on every commit by any connection, and on nothing else', () => {
+    const filename = join(mkdtempSync(join(tmpdir(), 'pb-store-')), 'patchbay.db')
+    const a = new Database(filename)
+    a.pragma('journal_mode = WAL')
+    a.exec('CREATE TABLE t (v INTEGER)')
+    const b = new Database(filename)
+    const watch = watchWal(filename)!
+    try {
+      const first = watch.mark()
+      expect(first).toBeTypeOf('number')
+      a.prepare('SELECT count(*) FROM t').get()
+      b.prepare('SELECT count(*) FROM t').get()
+      expect(watch.mark()).toBe(first)
+      b.exec('INSERT INTO t VALUES (1)')
+      const second = watch.mark()
+      expect(second).not.toBe(first)
+      expect(watch.mark()).toBe(second)
+      a.exec('INSERT INTO t VALUES (2)')
+      const third = watch.mark()
+      expect(third).not.toBe(second)
+      // The checkpointer's passive checkpoint changes nothing a reader sees; the write after
+      // it may start the WAL over.
+      b.pragma('wal_checkpoint(PASSIVE)')
+      a.exec('BEGIN; SELECT 1; COMMIT')
+      expect(watch.mark()).toBe(third)
+      b.exec('INSERT INTO t VALUES (3)')
+      expect(watch.mark()).not.toBe(third)
+      a.exec('BEGIN; INSERT INTO t VALUES (4)')
+      const during = watch.mark()
+      a.exec('COMMIT')
+      expect(watch.mark()).not.toBe(during)
+    } finally {
+      watch.close()
+      b.close()
+      a.close()
+    }
+  })
+
+  it('is not there for a file without a -shm', () => {
+    expect(watchWal(join(mkdtempSync(join(tmpdir(), 'pb-store-')), 'none.db'))).toBeUndefined()
   })
 })
 

@@ -11,7 +11,7 @@ import type { Dialect } from '../sql/db.js'
 import { createSqlStore } from '../sql/store.js'
 import type { Store } from '../store.js'
 import { createCheckpointer } from './checkpointer.js'
-import { createSqliteDb } from './driver.js'
+import { createSqliteDb, watchWal } from './driver.js'
 import { createSqliteLocks } from './lock.js'
 import { SQLITE_MIGRATIONS } from './migrations.js'
 
@@ -27,8 +27,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   database.pragma('busy_timeout = 5000')
   database.pragma('foreign_keys = ON')
   database.pragma('synchronous = NORMAL')
-  const db = createSqliteDb(database)
   const crossProcess = options.filename !== ':memory:'
+  // A first read in WAL mode creates the -shm file the watch reads.
+  database.pragma('data_version')
+  const wal = crossProcess ? watchWal(options.filename) : undefined
+  const db = createSqliteDb(database, wal)
   const dialect: Dialect = {
     name: 'sqlite',
     crossProcess,
@@ -59,6 +62,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async close() {
       await checkpointer?.stop()
       database.close()
+      wal?.close()
     },
   })
   if (!checkpointer) return store
