@@ -209,3 +209,72 @@ describe.each(await testStoreKinds())('re-acquire on %s', (storeKind) => {
     })
   })
 })
+
+describe.each(await testStoreKinds())('calls during a re-acquire on %s', (storeKind) => {
+  let t: TestPatchbay
+  let server: TokenServer
+  beforeAll(async () => {
+    t = await startTestPatchbay({ storeKind })
+    server = await startTokenServer()
+  })
+  afterAll(async () => {
+    await server.close()
+    await t.close()
+  })
+
+  it('wait for it and are sent once, with the new token, instead of with the refused one', async () => {
+    const created = await t.api('POST', '/api/v1/connectors', {
+      name: 'Reacquire storm',
+      baseUrl: `${server.url}/protected/`,
+      fields: [{ name: 'client', type: 'text' }],
+      auth: { type: 'http_token', request: tokenRequest(server.url), tokenPath: 'data.token' },
+      customAction: { enabled: true },
+    })
+    const id = created.body.id as string
+    await t.api('POST', `/api/v1/connectors/${id}/test-token`, { values: { client: 'c-1' } })
+    expect((await t.api('POST', `/api/v1/connectors/${id}/ready`)).status).toBe(200)
+    const conn = await t.api('POST', '/api/v1/connections', {
+      connector: id,
+      values: { client: 'c-1' },
+    })
+    const connectionId = conn.body.id as string
+    const stale = server.issued.at(-1)!
+    server.expire()
+
+    // The token endpoint answers only when let go, so the refresh stays under way.
+    let release!: () => void
+    const held = new Promise<void>((resolve) => (release = resolve))
+    server.route('POST', '/token', async (_req, s) => {
+      await held
+      return { body: { data: { token: s.issue(), expires_in: 3600 } } }
+    })
+    const call = () =>
+      t.api('POST', `/api/v1/connections/${connectionId}/request`, { method: 'GET', path: 'x' })
+    const tokens = server.requestsTo('/token').length
+    const first = call()
+    await expect.poll(() => server.requestsTo('/token').length).toBe(tokens + 1)
+    const others = [call(), call(), call()]
+    await new Promise((r) => setTimeout(r, 100))
+    release()
+    const answers = await Promise.all([first, ...others])
+    expect(answers.map((a) => a.body.status)).toEqual([200, 200, 200, 200])
+    expect(server.requestsTo('/token').length).toBe(tokens + 1)
+    const fresh = server.issued.at(-1)!
+    // One call was refused with the old token; every other request carried the new one.
+    const sent = server.requests
+      .filter((r) => r.path === '/protected/x')
+      .map((r) => r.headers.authorization)
+    expect(sent).toEqual([stale, fresh, fresh, fresh, fresh])
+    const logs = await t.api('GET', `/api/v1/logs?connection=${connectionId}&limit=10`)
+    const outcomes = (logs.body.items as { kind: string; refreshOutcome: string }[])
+      .filter((l) => l.kind === 'request')
+      .map((l) => l.refreshOutcome)
+      .sort()
+    expect(outcomes).toEqual([
+      'refreshed after status 401; retried once',
+      'waited for a refresh under way',
+      'waited for a refresh under way',
+      'waited for a refresh under way',
+    ])
+  })
+})

@@ -85,6 +85,7 @@ export function createAuthBinder(
         actx = secretBox.authContext(loaded, current, secrets)
         secretValues = secretBox.redaction(loaded, secrets).values
       },
+      refreshInFlight: () => canRefresh && refresher.inFlight(current.id),
       async refreshIfDue() {
         const { expiresAt, obtainedAt } = secrets.credentials
         if (!canRefresh || !expiresAt) return { refreshed: false }

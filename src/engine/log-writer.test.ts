@@ -72,8 +72,32 @@ describe('the log writer', () => {
     await new Promise((r) => setImmediate(r))
     expect(c.batches).toEqual([])
     for (let i = 0; i < 16; i++) writer.write(entry(200))
-    // Everything queued when the write starts goes, in batches of at most maxBatch.
-    await expect.poll(() => c.batches, { timeout: 2000 }).toEqual([10, 10, 5])
+    // Full batches go at once; the rest waits for its batch to fill, or its delay, or a flush.
+    await expect.poll(() => c.batches, { timeout: 2000 }).toEqual([10, 10])
+    await new Promise((r) => setTimeout(r, 50))
+    expect(c.batches).toEqual([10, 10])
+    await writer.flush()
+    expect(c.batches).toEqual([10, 10, 5])
+  })
+
+  it('under a steady stream, writes full batches while one is being written', async () => {
+    // A store that takes a while per write, as the writer thread does.
+    const c = counting(store)
+    const slow: Store = {
+      ...c.store,
+      appendLogs: (entries) =>
+        new Promise<void>((r) => setTimeout(r, 5)).then(() => c.store.appendLogs(entries)),
+    }
+    const writer = createLogWriter(slow, logger, Date.now, { maxBatch: 10, maxDelayMs: 60_000 })
+    // Slower than a batch per write, faster than the delay.
+    for (let i = 0; i < 95; i++) {
+      writer.write(entry(200))
+      await new Promise((r) => setTimeout(r, 1))
+    }
+    await expect.poll(() => c.batches.length, { timeout: 2000 }).toBe(9)
+    await writer.flush()
+    expect(c.batches).toEqual([10, 10, 10, 10, 10, 10, 10, 10, 10, 5])
+    expect(await all()).toHaveLength(95)
   })
 
   it('gives each entry an id and a time, and fills the columns its kind does not use', async () => {

@@ -86,23 +86,38 @@ export function createLogWriter(
   const queue: LogRecord[] = []
   let timer: NodeJS.Timeout | undefined
   let chain: Promise<void> = Promise.resolve()
+  /** A write of full batches is waiting in the chain. */
+  let batchDue = false
+  /** Entries at the head of the queue that a flush asked to be written, full batch or not. */
+  let owed = 0
   let closed = false
 
+  const arm = () => {
+    if (timer || closed) return
+    timer = setTimeout(() => void flush(), maxDelayMs)
+    timer.unref()
+  }
+
+  // Full batches go at once; a rest waits for its batch to fill or for its delay, so the store
+  // sees batches of maxBatch under load, not whatever arrived while the last one was written.
   async function writeOut(): Promise<void> {
-    while (queue.length) {
+    while (queue.length >= maxBatch || owed > 0) {
       const batch = queue.slice(0, maxBatch)
       try {
         await store.appendLogs(batch)
-        queue.splice(0, batch.length)
-        // Calls waiting for the event loop go between two batches.
-        if (queue.length) await new Promise((resolve) => setImmediate(resolve))
       } catch (err) {
         // Kept for the next flush; a store that stays down drops the oldest beyond maxQueued.
         logger.error({ err, entries: batch.length }, 'could not write log entries')
         if (queue.length > maxQueued) queue.splice(0, queue.length - maxQueued)
+        owed = 0
         return
       }
+      queue.splice(0, batch.length)
+      owed = Math.max(0, owed - batch.length)
+      // Calls waiting for the event loop go between two batches.
+      if (queue.length) await new Promise((resolve) => setImmediate(resolve))
     }
+    if (queue.length) arm()
   }
 
   function flush(): Promise<void> {
@@ -110,8 +125,12 @@ export function createLogWriter(
       clearTimeout(timer)
       timer = undefined
     }
-    // One write at a time, in order: a flush while one runs waits for it, then writes the rest.
-    chain = chain.then(writeOut)
+    // One write at a time, in order: a flush while one runs waits for it, then writes the rest
+    // of what was queued when it was asked for.
+    chain = chain.then(() => {
+      owed = queue.length
+      return writeOut()
+    })
     return chain
   }
 
@@ -119,10 +138,13 @@ export function createLogWriter(
     write(entry) {
       if (closed) return
       queue.push(toLogRecord(entry, now()))
-      if (queue.length >= maxBatch) void flush()
-      else if (!timer) {
-        timer = setTimeout(() => void flush(), maxDelayMs)
-        timer.unref()
+      if (queue.length < maxBatch) arm()
+      else if (!batchDue) {
+        batchDue = true
+        chain = chain.then(() => {
+          batchDue = false
+          return writeOut()
+        })
       }
     },
     flush,

@@ -25,6 +25,8 @@ export interface Refresher {
    * the connection as it stands afterwards.
    */
   reacquire(connectionId: string, staleVersion: number): Promise<ConnectionRecord>
+  /** Whether a re-acquire for the connection is under way in this process. */
+  inFlight(connectionId: string): boolean
 }
 
 export function needsReauth(message: string | null): PatchbayError {
@@ -158,5 +160,5 @@ export function createRefresher(
     return flight
   }
 
-  return { reacquire }
+  return { reacquire, inFlight: (connectionId) => inflight.has(connectionId) }
 }

@@ -46,6 +46,29 @@ describe('refresh', () => {
     expect(ctx.meta.refreshOutcome).toBe('refreshed after status 401; retried once')
   })
 
+  it('waits for a refresh another call has under way, and sends once with its credentials', async () => {
+    const auth = createFakeAuth({ refreshInFlight: () => true })
+    const { terminal, ctx, run } = pipeline({ auth }, answer(200, { body: 'ok' }))
+    expect((await run()).status).toBe(200)
+    expect(auth.calls.reacquire).toBe(1)
+    expect(terminal.calls.map((c) => c.sent?.headers.authorization)).toEqual(['Bearer tok-2'])
+    expect(ctx.meta).toMatchObject({
+      refreshed: true,
+      refreshOutcome: 'waited for a refresh under way',
+    })
+  })
+
+  it('sends with the credentials it has when the refresh it waited for fails', async () => {
+    const auth = createFakeAuth({
+      refreshInFlight: () => true,
+      reacquire: () => Promise.reject(new PatchbayError('refresh.failed', 'token endpoint down')),
+    })
+    const { terminal, ctx, run } = pipeline({ auth }, answer(200, { body: 'ok' }))
+    expect((await run()).status).toBe(200)
+    expect(terminal.calls.map((c) => c.sent?.headers.authorization)).toEqual(['Bearer tok-1'])
+    expect(ctx.meta).toMatchObject({ refreshed: false, refreshOutcome: null })
+  })
+
   it('never re-acquires twice: a retry refused again ends the call as request.auth_rejected', async () => {
     const { auth, terminal, run } = pipeline({}, answer(401), answer(401, { body: 'still no' }))
     const result = await run()

@@ -23,6 +23,16 @@ export const refresh: Step = (next) => async (ctx) => {
   } else if (due.outcome) {
     // An early refresh that failed while the token still works: the call goes on, and says so.
     ctx.meta.refreshOutcome = due.outcome
+  } else if (ctx.auth.refreshInFlight()) {
+    // Another call just had these credentials refused and is re-acquiring them: this one waits
+    // for the new ones rather than send what is known to fail (a storm sends each call once).
+    try {
+      await ctx.auth.reacquire()
+      ctx.meta.refreshed = true
+      ctx.meta.refreshOutcome = 'waited for a refresh under way'
+    } catch {
+      // That refresh failed: this call goes with what it has, and answers for itself.
+    }
   }
   const original = cloneRequest(ctx.request)
   const result = await next(ctx)

@@ -151,6 +151,8 @@ export interface FakeAuthOptions {
   reacquire?: () => Promise<void>
   /** Default: nothing is due. */
   refreshIfDue?: () => Promise<{ refreshed: boolean; outcome?: string }>
+  /** Default: no other call is re-acquiring. */
+  refreshInFlight?: () => boolean
   /** Replaces the default apply (`authorization: Bearer <token>`). */
   apply?: (request: OutgoingRequest) => void | Promise<void>
   /** Extra secret values to redact, besides every token handed out. */
@@ -186,6 +188,7 @@ export function createFakeAuth(options: FakeAuthOptions = {}): FakeAuth {
       if (options.reacquire) await options.reacquire()
       generation++
     },
+    refreshInFlight: () => options.refreshInFlight?.() ?? false,
     async refreshIfDue() {
       calls.refreshIfDue++
       return options.refreshIfDue ? options.refreshIfDue() : { refreshed: false }

@@ -22,6 +22,8 @@ export interface AuthBinding {
    * the connection (docs/pipeline.md). Throws when it fails.
    */
   reacquire(): Promise<void>
+  /** Whether another call in this process is re-acquiring the connection's credentials now. */
+  refreshInFlight(): boolean
   /** Refreshes ahead of expiry when due; never throws while the current token still works. */
   refreshIfDue(): Promise<{ refreshed: boolean; outcome?: string }>
   /** Names and values to redact from logs. */

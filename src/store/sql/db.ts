@@ -25,6 +25,11 @@ export interface Db {
    * transaction is open. Equal marks mean a read answers what it answered before.
    */
   writeMark?(): string | undefined
+  /**
+   * Runs writes whose rows nothing in this process reads before the promise resolves (call
+   * logs) in one transaction, off the event loop where the driver can (SQLite's writer thread).
+   */
+  runAside?(statements: { sql: string; args: unknown[] }[]): Promise<void>
 }
 
 /** What the shared SQL needs to know about a dialect, as capabilities, never as a name. */

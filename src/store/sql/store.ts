@@ -9,7 +9,6 @@ import type {
   CallState,
   ConnectSessionRecord,
   HeldLock,
-  LogRecord,
   NewWebhookEvent,
   Page,
   SealedValue,
@@ -426,13 +425,16 @@ export function createSqlStore(parts: SqlStoreParts): Store {
       if (entries.length === 0) return
       // Whole chunks of rows per statement: a statement each was most of a batch's cost. The
       // chunk stays far under both dialects' limits on bound values.
-      const chunks: LogRecord[][] = []
-      for (let i = 0; i < entries.length; i += LOG_ROWS_PER_INSERT)
-        chunks.push(entries.slice(i, i + LOG_ROWS_PER_INSERT))
-      const write = async (q: Db) => {
-        for (const chunk of chunks) await q.run(logInsertSql(chunk.length), chunk.flatMap(logRow))
+      const statements: { sql: string; args: unknown[] }[] = []
+      for (let i = 0; i < entries.length; i += LOG_ROWS_PER_INSERT) {
+        const chunk = entries.slice(i, i + LOG_ROWS_PER_INSERT)
+        statements.push({ sql: logInsertSql(chunk.length), args: chunk.flatMap(logRow) })
       }
-      await (chunks.length === 1 ? write(db) : db.transaction(write))
+      if (db.runAside) return db.runAside(statements)
+      const write = async (q: Db) => {
+        for (const { sql, args } of statements) await q.run(sql, args)
+      }
+      await (statements.length === 1 ? write(db) : db.transaction(write))
     },
 
     async listLogs({ limit, cursor, connectorId, connectionId, actionId, mcpKeyId, tool }) {

@@ -12,6 +12,7 @@
 import type Database from 'better-sqlite3'
 import { closeSync, openSync, readSync } from 'node:fs'
 import type { Db } from '../sql/db.js'
+import type { WriterThread } from './writer-thread.js'
 
 const HEADER = 48
 
@@ -59,10 +60,14 @@ const bindable = (args: readonly unknown[]): unknown[] =>
   args.map((v) => (typeof v === 'boolean' ? Number(v) : v === undefined ? null : v))
 
 /**
- * @param wal - the file's WAL watch, when it has one: write marks come from it instead of
- *   `PRAGMA data_version`.
+ * @param file - for a database file: its WAL watch, when it has one (write marks come from it
+ *   instead of `PRAGMA data_version`), and its writer thread (`runAside` writes go there).
  */
-export function createSqliteDb(database: Database.Database, wal?: WalWatch): Db {
+export function createSqliteDb(
+  database: Database.Database,
+  file: { wal?: WalWatch | undefined; thread?: WriterThread | undefined } = {},
+): Db {
+  const { wal, thread } = file
   // A small fixed set of SQL texts (filters included): preparing on every call was a measurable
   // share of a call's cost.
   const prepared = new Map<string, Database.Statement>()
@@ -116,7 +121,7 @@ export function createSqliteDb(database: Database.Database, wal?: WalWatch): Db 
       return f(...a)
     }
 
-  return {
+  const db: Db = {
     all: outside(direct.all) as Db['all'],
     get: outside(direct.get) as Db['get'],
     run: outside(direct.run),
@@ -156,4 +161,16 @@ export function createSqliteDb(database: Database.Database, wal?: WalWatch): Db 
       return turn
     },
   }
+  if (thread) {
+    db.runAside = (statements) => {
+      thread.start()
+      return (
+        thread.run(statements) ??
+        db.transaction(async (tx) => {
+          for (const { sql, args } of statements) await tx.run(sql, args)
+        })
+      )
+    }
+  }
+  return db
 }

@@ -123,6 +123,73 @@ describe('sqlite: WAL checkpoints', () => {
   })
 })
 
+describe('sqlite: log batches on the writer thread', () => {
+  const open = async () => {
+    const filename = join(mkdtempSync(join(tmpdir(), 'pb-store-')), 'patchbay.db')
+    const store = createSqliteStore({ filename })
+    await store.migrate()
+    return { filename, store }
+  }
+
+  it('are written off the event loop: a batch waiting for the write lock blocks no call', async () => {
+    const { filename, store } = await open()
+    const other = new Database(filename)
+    try {
+      await store.appendLogs([logRecord()]) // the thread is up
+      other.exec('BEGIN IMMEDIATE')
+      let written = false
+      const batch = store.appendLogs([logRecord(), logRecord()]).then(() => (written = true))
+      // The serving connection's own busy wait would hold this timer back until the lock went.
+      const ticks = await new Promise<number>((resolve) => {
+        let n = 0
+        const timer = setInterval(() => {
+          if (++n === 5) {
+            clearInterval(timer)
+            resolve(n)
+          }
+        }, 20)
+      })
+      expect(ticks).toBe(5)
+      expect(written).toBe(false)
+      expect(await store.getConnection('none')).toBeUndefined()
+      other.exec('COMMIT')
+      await batch
+      expect((await store.listLogs({ limit: 10 })).items).toHaveLength(3)
+    } finally {
+      other.close()
+      await store.close()
+    }
+  })
+
+  it('are all or nothing, and a refused batch fails with the database error', async () => {
+    const { filename, store } = await open()
+    try {
+      const first = logRecord()
+      await store.appendLogs([first])
+      await expect(store.appendLogs([logRecord(), { ...first }])).rejects.toMatchObject({
+        code: 'SQLITE_CONSTRAINT_UNIQUE',
+      })
+      await store.appendLogs([logRecord()])
+      const probe = new Database(filename, { readonly: true })
+      expect(probe.prepare('SELECT count(*) FROM logs').pluck().get()).toBe(2)
+      probe.close()
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('sent before close() are written before the store closes', async () => {
+    const { filename, store } = await open()
+    await store.appendLogs([logRecord()])
+    const last = store.appendLogs(Array.from({ length: 200 }, () => logRecord()))
+    await store.close()
+    await last
+    const probe = new Database(filename, { readonly: true })
+    expect(probe.prepare('SELECT count(*) FROM logs').pluck().get()).toBe(201)
+    probe.close()
+  })
+})
+
 describe('sqlite: log indexes', () => {
   it('hold only the entries with an action, MCP key or tool, and filtered lists use them', async () => {
     const filename = join(mkdtempSync(join(tmpdir(), 'pb-store-')), 'patchbay.db')

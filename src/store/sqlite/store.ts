@@ -10,10 +10,10 @@ import { dirname } from 'node:path'
 import type { Dialect } from '../sql/db.js'
 import { createSqlStore } from '../sql/store.js'
 import type { Store } from '../store.js'
-import { createCheckpointer } from './checkpointer.js'
 import { createSqliteDb, watchWal } from './driver.js'
 import { createSqliteLocks } from './lock.js'
 import { SQLITE_MIGRATIONS } from './migrations.js'
+import { createWriterThread } from './writer-thread.js'
 
 export interface SqliteStoreOptions {
   /** Database file path, or `:memory:`. */
@@ -31,7 +31,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   // A first read in WAL mode creates the -shm file the watch reads.
   database.pragma('data_version')
   const wal = crossProcess ? watchWal(options.filename) : undefined
-  const db = createSqliteDb(database, wal)
+  // Started by the first log batch: a serving process's steady writes.
+  const thread = crossProcess ? createWriterThread(database, options.filename) : undefined
+  const db = createSqliteDb(database, { wal, thread })
   const dialect: Dialect = {
     name: 'sqlite',
     crossProcess,
@@ -44,8 +46,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return /constraint failed: (\S+)/.exec(e.message ?? '')?.[1]
     },
   }
-  const checkpointer = crossProcess ? createCheckpointer(database, options.filename) : undefined
-  const store = createSqlStore({
+  return createSqlStore({
     db,
     dialect,
     locks: createSqliteLocks(db, crossProcess),
@@ -60,19 +61,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         }
       }),
     async close() {
-      await checkpointer?.stop()
+      await thread?.stop()
       database.close()
       wal?.close()
     },
   })
-  if (!checkpointer) return store
-  // Log batches are a serving process's steady writes: the first one starts the checkpointer.
-  const appendLogs = store.appendLogs.bind(store)
-  return {
-    ...store,
-    appendLogs(entries) {
-      checkpointer.start()
-      return appendLogs(entries)
-    },
-  }
 }
