@@ -21,7 +21,7 @@ export interface Db {
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>
   /**
    * A mark that differs after any write to the database, by this connection or any other, where
-   * the driver can tell cheaply (SQLite's `data_version`); undefined where it cannot, or while a
+   * the driver can tell cheaply (SQLite's WAL-index header); undefined where it cannot, or while a
    * transaction is open. Equal marks mean a read answers what it answered before.
    */
   writeMark?(): string | undefined
