@@ -60,7 +60,11 @@ const BODY = JSON.stringify({
  * @property {number} p99
  * @property {number} max
  * @property {number} tokenRequests Token requests the authorization server received meanwhile.
- * @property {number} refreshed Calls whose envelope says a refresh happened (they met the 401).
+ * @property {number} refreshed Calls whose envelope says a refresh happened (they met the 401, or
+ *   waited for the refresh another call had under way).
+ * @property {number} refused API requests answered 401: calls sent with the old token.
+ * @property {number} refreshMs The refresh as the API saw it: first 401 → first call with the new
+ *   token, ms (0 without a 401).
  */
 /**
  * @typedef {object} ServerProcess
@@ -144,7 +148,7 @@ async function startPeers() {
   let serial = 0
   let newest = ''
   const expired = new Set()
-  const counters = { tokenRequests: 0, apiCalls: 0 }
+  const counters = { tokenRequests: 0, apiCalls: 0, refused: 0, firstRefusedAt: 0, firstFreshAt: 0 }
 
   const auth = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x')
@@ -181,10 +185,13 @@ async function startPeers() {
     req.resume()
     const token = String(req.headers.authorization ?? '').replace(/^Bearer /, '')
     if (token !== newest || expired.has(token)) {
+      counters.refused++
+      counters.firstRefusedAt ||= performance.now()
       res.writeHead(401, { 'content-type': 'application/json' })
       res.end('{"error":"invalid_token"}')
       return
     }
+    if (counters.firstRefusedAt) counters.firstFreshAt ||= performance.now()
     res.writeHead(200, { 'content-type': 'application/json' })
     res.end(BODY)
   })
@@ -314,13 +321,16 @@ async function dropSchema(url, schema) {
  * @param {Pool[]} pools
  * @param {number} calls per pool
  * @param {{ adminKey: string, connectionId: string }} target
- * @param {{ tokenRequests: number }} counters
+ * @param {{ tokenRequests: number, refused: number, firstRefusedAt: number, firstFreshAt: number }} counters
  * @returns {Promise<PhaseResult>}
  */
 async function runPhase(pools, calls, target, counters) {
   const total = pools.length * calls
   const latencies = new Float64Array(total)
   const tokensBefore = counters.tokenRequests
+  const refusedBefore = counters.refused
+  counters.firstRefusedAt = 0
+  counters.firstFreshAt = 0
   let refreshed = 0
   const body = JSON.stringify({ method: 'GET', path: 'orders/1' })
   const started = performance.now()
@@ -358,6 +368,10 @@ async function runPhase(pools, calls, target, counters) {
     max: fixed(latencies[latencies.length - 1] ?? NaN, 2),
     tokenRequests: counters.tokenRequests - tokensBefore,
     refreshed,
+    refused: counters.refused - refusedBefore,
+    refreshMs: counters.firstFreshAt
+      ? fixed(counters.firstFreshAt - counters.firstRefusedAt, 1)
+      : 0,
   }
 }
 
@@ -560,6 +574,8 @@ function summarize(options, store, results) {
     seconds: fixed(median(rounds.map((r) => r.seconds)), 3),
     tokenRequests: rounds.map((r) => r.tokenRequests),
     refreshed: rounds.map((r) => r.refreshed),
+    refused: rounds.map((r) => r.refused),
+    refreshMs: fixed(median(rounds.map((r) => r.refreshMs)), 1),
   })
   /** @param {'p50' | 'p90' | 'p99' | 'seconds'} key */
   const ratio = (key) =>
@@ -615,7 +631,8 @@ function render(report) {
     row('expired token (storm)', results.storm.median),
     `  ${'storm / baseline'.padEnd(24)}${x(comparison.p50)}${x(comparison.p90)}${x(comparison.p99)}${''.padStart(9)}${x(comparison.seconds)}`,
     '',
-    `Calls that met the 401 and waited for the one refresh, per storm: ${results.storm.median.refreshed.join(', ')} of ${config.callsPerPhase}.`,
+    `Calls sent with the refused token (answered 401), per storm: ${results.storm.median.refused.join(', ')} of ${config.callsPerPhase}; with a refresh, ${results.storm.median.refreshed.join(', ')}.`,
+    `The refresh took ${results.storm.median.refreshMs} ms (median; first 401 → first call with the new token); storm p99 ${results.storm.median.p99.toFixed(1)} ms against fresh p99 + refresh + 50 ms = ${(results.baseline.median.p99 + results.storm.median.refreshMs + 50).toFixed(1)} ms.`,
     'Figures are medians across rounds; ratios are paired within each round, then the median.',
     '',
   ].join('\n')
