@@ -20,7 +20,6 @@ export interface UiSessions {
   close(id: string): Promise<void>
 }
 
-
 export function createUiSessions(
   store: Store,
   admin: AdminKeys,

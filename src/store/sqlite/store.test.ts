@@ -11,6 +11,7 @@ import {
 } from '../store.case.js'
 import { watchWal } from './driver.js'
 import { createSqliteStore } from './store.js'
+import { createWriterThread } from './writer-thread.js'
 
 describeStoreContract('sqlite', async () => {
   const store = createSqliteStore({
@@ -176,6 +177,20 @@ describe('sqlite: log batches on the writer thread', () => {
     } finally {
       await store.close()
     }
+  })
+
+  it('go back to the serving connection once the thread has died', async () => {
+    const database = new Database(':memory:')
+    // The thread cannot open a file in a folder that does not exist: it dies at start.
+    const thread = createWriterThread(database, join(tmpdir(), `pb-missing-${Date.now()}`, 'x.db'))
+    thread.start()
+    expect(database.pragma('wal_autocheckpoint', { simple: true })).toBe(0)
+    await expect(thread.run([{ sql: 'SELECT 1', args: [] }])).rejects.toThrow()
+    thread.start()
+    expect(thread.run([{ sql: 'SELECT 1', args: [] }])).toBeUndefined()
+    expect(database.pragma('wal_autocheckpoint', { simple: true })).toBe(1000)
+    await thread.stop()
+    database.close()
   })
 
   it('sent before close() are written before the store closes', async () => {

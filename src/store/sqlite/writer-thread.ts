@@ -99,6 +99,8 @@ export function createWriterThread(
   intervalMs = 500,
 ): WriterThread {
   let worker: Worker | undefined
+  /** The thread died: from then on the serving connection does its work, as before it started. */
+  let failed = false
   let nextId = 0
   const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>()
 
@@ -109,7 +111,7 @@ export function createWriterThread(
 
   return {
     start() {
-      if (worker) return
+      if (worker || failed) return
       const w = new Worker(THREAD, {
         eval: true,
         workerData: {
@@ -130,11 +132,15 @@ export function createWriterThread(
       })
       // Should the thread die, the serving connection checkpoints and writes again, as it does
       // before the thread starts; the writes in flight fail and are kept for the next flush.
-      w.once('error', (err) => {
-        if (worker === w) worker = undefined
+      const died = (err: Error) => {
+        if (worker !== w) return
+        worker = undefined
+        failed = true
         failAll(err)
         if (database.open) database.pragma('wal_autocheckpoint = 1000')
-      })
+      }
+      w.once('error', died)
+      w.once('exit', (code) => died(new Error(`the SQLite writer thread exited (code ${code})`)))
       database.pragma('wal_autocheckpoint = 0')
     },
     run(statements) {
