@@ -35,6 +35,7 @@ export interface LogWriterOptions {
 /** Random bytes drawn a page at a time: one call to the system per 256 ids, not one each. */
 const entropy = Buffer.alloc(2560)
 let drawn = entropy.length
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
 
 /**
  * A UUIDv7 (RFC 9562 §5.7): the time in milliseconds first, then 74 random bits. Entries are
@@ -46,12 +47,16 @@ export function timeOrderedId(time: number): string {
     randomFillSync(entropy)
     drawn = 0
   }
-  const b = Buffer.from(entropy.subarray(drawn, (drawn += 10)))
-  const hex = Math.max(0, Math.min(time, 0xffffffffffff)).toString(16).padStart(12, '0')
-  b[0] = (b[0]! & 0x0f) | 0x70 // version 7
-  b[2] = (b[2]! & 0x3f) | 0x80 // the RFC's variant
-  const r = b.toString('hex')
-  return `${hex.slice(0, 8)}-${hex.slice(8)}-${r.slice(0, 4)}-${r.slice(4, 8)}-${r.slice(8)}`
+  const r = entropy
+  const o = drawn
+  drawn += 10
+  const t = Math.max(0, Math.min(time, 0xffffffffffff)).toString(16).padStart(12, '0')
+  const h = (i: number) => HEX[r[o + i]!]!
+  // Version 7 in the first random byte's high nibble, the RFC's variant in the third's top bits.
+  return (
+    `${t.slice(0, 8)}-${t.slice(8)}-${HEX[(r[o]! & 0x0f) | 0x70]}${h(1)}-` +
+    `${HEX[(r[o + 2]! & 0x3f) | 0x80]}${h(3)}-${h(4)}${h(5)}${h(6)}${h(7)}${h(8)}${h(9)}`
+  )
 }
 
 /** The stored record of an entry: the columns its kind does not use are empty. */
