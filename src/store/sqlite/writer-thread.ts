@@ -48,6 +48,8 @@ const db = new Database(workerData.filename)
 db.pragma('busy_timeout = 5000')
 db.pragma('synchronous = NORMAL')
 db.pragma('wal_autocheckpoint = 0')
+// It appends and checkpoints: a small page cache is all it uses.
+db.pragma('cache_size = -512')
 const prepared = new Map()
 const prepare = (sql) => {
   let stmt = prepared.get(sql)
@@ -114,6 +116,8 @@ export function createWriterThread(
       if (worker || failed) return
       const w = new Worker(THREAD, {
         eval: true,
+        // A batch at a time is all it holds: a small heap keeps the thread's share of the RSS low.
+        resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 },
         workerData: {
           module: createRequire(import.meta.url).resolve('better-sqlite3'),
           filename,
