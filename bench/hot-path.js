@@ -260,8 +260,10 @@ async function startPatchbay(workers, upstreamPort, options) {
   }
 }
 
+// SIGTERM, not SIGKILL: nginx's master stops its workers on SIGTERM, and killed outright it
+// leaves them running.
 function stopAll() {
-  for (const child of children) child.kill('SIGKILL')
+  for (const child of children) child.kill('SIGTERM')
 }
 
 // ------------------------------------------------------------------------------------------------
