@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Agent, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -19,6 +19,7 @@ import {
   tokenConnection,
   type ServerProcess,
 } from './helpers/processes.js'
+import { workerExecArgv } from '../src/server/cluster.js'
 import { startTokenServer, type TokenServer } from './peers/token-server.js'
 
 const databaseUrl = await postgresTestUrl()
@@ -108,6 +109,16 @@ for (const kind of kinds) {
       await tokens?.close()
       await fresh.close()
       if (kind === 'postgres') await dropTestSchema(schema)
+    })
+
+    it('runs its workers with single-threaded GC when they fill the cores, and not otherwise', () => {
+      const fillsCores = 2 >= availableParallelism()
+      for (const pid of childrenOf(server.pid)) {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+        expect(argv.includes('--single-threaded-gc')).toBe(fillsCores)
+      }
+      expect(workerExecArgv(4, 4)).toContain('--single-threaded-gc')
+      expect(workerExecArgv(2, 4)).not.toContain('--single-threaded-gc')
     })
 
     it('serves from both workers', async () => {

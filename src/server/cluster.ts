@@ -9,6 +9,7 @@
  * @module
  */
 import cluster, { type Worker } from 'node:cluster'
+import { availableParallelism } from 'node:os'
 
 /** What a worker tells the primary once it listens. */
 export interface WorkerReady {
@@ -46,8 +47,18 @@ export function onWorkerShutdown(stop: () => void): void {
   process.on('disconnect', stop)
 }
 
+/**
+ * Node flags for the workers. When every core has a worker, V8's garbage-collector helper threads
+ * only take time from the other workers: collecting on the worker's own thread served more calls
+ * (bench/README.md#memory).
+ */
+export function workerExecArgv(workers: number, cores = availableParallelism()): string[] {
+  return workers >= cores ? [...process.execArgv, '--single-threaded-gc'] : process.execArgv
+}
+
 /** In the primary: starts and supervises the workers; resolves when they have all exited. */
 export function runPrimary(options: ClusterOptions): Promise<void> {
+  cluster.setupPrimary({ execArgv: workerExecArgv(options.workers) })
   const ready = new Map<number, WorkerReady>()
   const byIndex = new Map<number, Worker>()
   const startedAt = new Map<number, number>()
