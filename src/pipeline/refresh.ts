@@ -24,8 +24,9 @@ export const refresh: Step = (next) => async (ctx) => {
     // An early refresh that failed while the token still works: the call goes on, and says so.
     ctx.meta.refreshOutcome = due.outcome
   } else if (ctx.auth.refreshInFlight()) {
-    // Another call just had these credentials refused and is re-acquiring them: this one waits
-    // for the new ones rather than send what is known to fail (a storm sends each call once).
+    // These credentials are being re-acquired (most often because a call just had them refused):
+    // this call waits for the new ones rather than send ones on their way out (a storm sends
+    // each call once).
     try {
       await ctx.auth.reacquire()
       ctx.meta.refreshed = true
