@@ -7,6 +7,12 @@
 
 export type Row = Record<string, unknown>
 
+/** One statement with its arguments, for writes handed over whole (`Db.runAside`). */
+export interface Statement {
+  sql: string
+  args: unknown[]
+}
+
 export interface Db {
   all<R = Row>(sql: string, args?: readonly unknown[]): Promise<R[]>
   get<R = Row>(sql: string, args?: readonly unknown[]): Promise<R | undefined>
@@ -29,7 +35,7 @@ export interface Db {
    * Runs writes whose rows nothing in this process reads before the promise resolves (call
    * logs) in one transaction, off the event loop where the driver can (SQLite's writer thread).
    */
-  runAside?(statements: { sql: string; args: unknown[] }[]): Promise<void>
+  runAside?(statements: Statement[]): Promise<void>
 }
 
 /** What the shared SQL needs to know about a dialect, as capabilities, never as a name. */

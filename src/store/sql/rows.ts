@@ -24,7 +24,7 @@ import type { Row } from './db.js'
 
 export interface InsertRow {
   table: string
-  columns: string[]
+  columns: readonly string[]
   values: unknown[]
 }
 

@@ -17,7 +17,7 @@ import type {
 import { keepRecent } from '../../lib/recent.js'
 import { emptyBreaker, encodeCursor, readCursor, SEALED_COLUMNS } from '../store.js'
 import { badCursor, linkNameTaken } from '../store-errors.js'
-import { placeholders, type Db, type Dialect, type Row } from './db.js'
+import { placeholders, type Db, type Dialect, type Row, type Statement } from './db.js'
 import {
   adminKeyRow,
   CONNECTION_UPDATE_COLUMNS,
@@ -94,7 +94,7 @@ const logInserts = new Map<number, string>()
 function logInsertSql(count: number): string {
   let sql = logInserts.get(count)
   if (sql === undefined) {
-    sql = insertSql({ table: 'logs', columns: [...LOG_COLUMNS], values: [] }, count)
+    sql = insertSql({ table: 'logs', columns: LOG_COLUMNS, values: [] }, count)
     logInserts.set(count, sql)
   }
   return sql
@@ -425,7 +425,7 @@ export function createSqlStore(parts: SqlStoreParts): Store {
       if (entries.length === 0) return
       // Whole chunks of rows per statement: a statement each was most of a batch's cost. The
       // chunk stays far under both dialects' limits on bound values.
-      const statements: { sql: string; args: unknown[] }[] = []
+      const statements: Statement[] = []
       for (let i = 0; i < entries.length; i += LOG_ROWS_PER_INSERT) {
         const chunk = entries.slice(i, i + LOG_ROWS_PER_INSERT)
         statements.push({ sql: logInsertSql(chunk.length), args: chunk.flatMap(logRow) })

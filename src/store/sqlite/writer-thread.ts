@@ -20,11 +20,7 @@
 import type Database from 'better-sqlite3'
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
-
-export interface Statement {
-  sql: string
-  args: unknown[]
-}
+import type { Statement } from '../sql/db.js'
 
 export interface WriterThread {
   /** Starts the thread (once); until then SQLite's automatic checkpoint stays on. */
