@@ -13,19 +13,19 @@ import { watchWal } from './driver.js'
 import { createSqliteStore } from './store.js'
 import { createWriterThread } from './writer-thread.js'
 
-describeStoreContract('sqlite', async () => {
-  const store = createSqliteStore({
-    filename: join(mkdtempSync(join(tmpdir(), 'pb-store-')), 'patchbay.db'),
-  })
+/** A file store in a folder of its own, migrated. */
+async function open() {
+  const filename = join(mkdtempSync(join(tmpdir(), 'pb-store-')), 'patchbay.db')
+  const store = createSqliteStore({ filename })
   await store.migrate()
-  return store
-})
+  return { filename, store }
+}
+
+describeStoreContract('sqlite', async () => (await open()).store)
 
 describe('sqlite: call states kept between writes', () => {
   it('answers a write by another connection to the same file at the next read', async () => {
-    const filename = join(mkdtempSync(join(tmpdir(), 'pb-store-')), 'patchbay.db')
-    const a = createSqliteStore({ filename })
-    await a.migrate()
+    const { filename, store: a } = await open()
     const b = createSqliteStore({ filename })
     try {
       const c = connectorRecord()
@@ -103,9 +103,7 @@ describe('sqlite: the WAL watch', () => {
 
 describe('sqlite: WAL checkpoints', () => {
   it('moves checkpoints off the serving connection once logs are written', async () => {
-    const filename = join(mkdtempSync(join(tmpdir(), 'pb-store-')), 'patchbay.db')
-    const store = createSqliteStore({ filename })
-    await store.migrate()
+    const { filename, store } = await open()
     const probe = new Database(filename, { readonly: true })
     try {
       const before = statSync(filename).size
@@ -125,13 +123,6 @@ describe('sqlite: WAL checkpoints', () => {
 })
 
 describe('sqlite: log batches on the writer thread', () => {
-  const open = async () => {
-    const filename = join(mkdtempSync(join(tmpdir(), 'pb-store-')), 'patchbay.db')
-    const store = createSqliteStore({ filename })
-    await store.migrate()
-    return { filename, store }
-  }
-
   it('are written off the event loop: a batch waiting for the write lock blocks no call', async () => {
     const { filename, store } = await open()
     const other = new Database(filename)
@@ -207,9 +198,7 @@ describe('sqlite: log batches on the writer thread', () => {
 
 describe('sqlite: log indexes', () => {
   it('hold only the entries with an action, MCP key or tool, and filtered lists use them', async () => {
-    const filename = join(mkdtempSync(join(tmpdir(), 'pb-store-')), 'patchbay.db')
-    const store = createSqliteStore({ filename })
-    await store.migrate()
+    const { filename, store } = await open()
     const probe = new Database(filename, { readonly: true })
     try {
       await store.appendLogs([
